@@ -1,0 +1,33 @@
+# deepid2 — entry points. Uses `deno` from PATH, or installs the pinned Deno
+# from the npm package `deno` into .tools/ (ignored) on first use.
+DENO_VERSION := 2.9.6
+DENO := $(shell command -v deno 2>/dev/null || echo .tools/node_modules/.bin/deno)
+ARGS ?=
+
+.PHONY: reproduce tables test bench fmt lint check deno tensorflow tensorflow-gpu
+
+reproduce: deno
+	$(DENO) task reproduce $(ARGS)
+	$(DENO) task tables
+
+tables: deno
+	$(DENO) task tables
+
+test: deno
+	$(DENO) install --frozen
+	$(DENO) task test
+
+bench: deno
+	$(DENO) task bench $(ARGS)
+
+fmt lint: deno
+	$(DENO) $@
+
+check: deno
+	$(DENO) check **/*.ts
+
+deno:
+	@if [ ! -x "$(DENO)" ]; then \
+	  echo "installing deno $(DENO_VERSION) from npm into .tools/"; \
+	  mkdir -p .tools && npm install --prefix .tools --no-audit --no-fund --silent deno@$(DENO_VERSION); \
+	fi

@@ -1,0 +1,110 @@
+/**
+ * Backend selection (DESIGN.md "Engine"). `auto` tries the native GPU and CPU
+ * packages, then wasm (XNNPACK + SIMD, the embedded default), then the
+ * pure-JS cpu backend, and says which one runs and why the others did not.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-backend-wasm";
+import { loadNative } from "./native.ts";
+
+/** The names `--backend` accepts. */
+export const BACKENDS = [
+  "auto",
+  "tensorflow-gpu",
+  "tensorflow",
+  "wasm",
+  "cpu",
+] as const;
+/** A backend name. */
+export type BackendName = typeof BACKENDS[number];
+
+/** What {@linkcode initBackend} chose. */
+export interface BackendInfo {
+  /** The name asked for. */
+  requested: BackendName;
+  /** The tfjs backend that runs (`tensorflow`, `wasm`, `cpu`). */
+  backend: string;
+  /** Our name for it (`tensorflow-gpu` when the GPU package runs). */
+  name: Exclude<BackendName, "auto">;
+  /** Why each earlier candidate was not used. */
+  skipped: string[];
+}
+
+/** Checks a `--backend` value, with an error that lists the valid ones. */
+export function parseBackend(value: string): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) {
+    return value as BackendName;
+  }
+  throw new Error(
+    `unknown backend "${value}"; valid backends: ${BACKENDS.join(", ")}`,
+  );
+}
+
+async function trySet(tfName: string): Promise<string | null> {
+  try {
+    const ok = await tf.setBackend(tfName);
+    if (!ok) return `${tfName}: failed to initialise`;
+    await tf.ready();
+  } catch (e) {
+    return `${tfName}: ${(e as Error).message}`;
+  }
+  // A wasm backend that could not read its .wasm file silently becomes cpu.
+  if (tf.getBackend() !== tfName) {
+    return `${tfName}: asked for it but tfjs runs "${tf.getBackend()}"`;
+  }
+  return null;
+}
+
+let current: BackendInfo | undefined;
+
+/**
+ * Selects and initialises a backend once per process.
+ *
+ * @param requested a name from {@linkcode BACKENDS}
+ * @param options `quiet` suppresses the one-line report on stderr
+ * @example
+ * ```ts
+ * const info = await initBackend("auto");
+ * console.log(info.name); // "wasm" on a machine without libtensorflow
+ * ```
+ */
+export async function initBackend(
+  requested: BackendName | string,
+  options: { quiet?: boolean } = {},
+): Promise<BackendInfo> {
+  const want = parseBackend(requested);
+  if (current && (current.requested === want || current.name === want)) {
+    return current;
+  }
+  const order: Exclude<BackendName, "auto">[] = want === "auto"
+    ? ["tensorflow-gpu", "tensorflow", "wasm", "cpu"]
+    : [want];
+  const skipped: string[] = [];
+  for (const name of order) {
+    let why: string | null;
+    if (name === "tensorflow-gpu" || name === "tensorflow") {
+      why = await loadNative(name);
+      if (why === null) why = await trySet("tensorflow");
+    } else {
+      why = await trySet(name);
+    }
+    if (why === null) {
+      current = { requested: want, backend: tf.getBackend(), name, skipped };
+      if (!options.quiet) {
+        const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
+        console.error(`backend: ${name}${rest}`);
+      }
+      return current;
+    }
+    skipped.push(why);
+  }
+  throw new Error(`no usable backend: ${skipped.join("; ")}`);
+}
+
+/** The backend chosen by {@linkcode initBackend}, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
