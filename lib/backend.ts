@@ -5,7 +5,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tf.ts";
+import { installWasmKernels } from "./wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadNative } from "./native.ts";
@@ -89,6 +90,7 @@ export async function initBackend(
       why = await loadNative(name);
       if (why === null) why = await trySet("tensorflow");
     } else {
+      if (name === "wasm") installWasmKernels();
       why = await trySet(name);
     }
     if (why === null) {

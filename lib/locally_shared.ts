@@ -1,0 +1,256 @@
+/**
+ * Convolution with weights shared only inside regions of output positions
+ * (PAPER.md "Network": DeepID2's conv3 shares weights within 2x2 blocks of
+ * output positions, conv4 not at all). One layer type covers three cases:
+ *
+ * - one region covering the whole output map = an ordinary convolution;
+ * - `rh x rw` regions = locally shared (conv3: 5 x 4 = 20 filter banks);
+ * - `1 x 1` regions = locally connected (conv4: one bank per position).
+ *
+ * Built from patch extraction (k*k slices concatenated on the channel axis,
+ * ordered (dy, dx, cin) like a conv2d filter `[kh, kw, Cin, Cout]`) and one
+ * 2-D matrix product per region, with a hand-written gradient. The layout is
+ * chosen for the wasm backend (XNNPACK), measured on these 2-core machines:
+ * its `BatchMatMul` and any transposed product skip XNNPACK (30x and 8x
+ * slower than a plain 2-D product), slices along the leading axis and
+ * `SplitV`/`Unpack` are slow, and tfjs's default slice gradient pads every
+ * region back to the full tensor. So the regions are cut from the patch
+ * tensor with the batch axis kept whole, each region has its own weight
+ * tensor, and the backward pass uses explicit 2-D transposes.
+ *
+ * Stride 1, valid padding; the output size must be divisible by the region.
+ *
+ * @module
+ */
+import { conv2dValid } from "./conv.ts";
+import { tf } from "./tf.ts";
+
+/** Geometry of a locally shared convolution. */
+export interface LocallySharedSpec {
+  /** Input height, width, channels. */
+  inH: number;
+  inW: number;
+  inC: number;
+  /** Filter size. */
+  kh: number;
+  kw: number;
+  /** Output channels per position. */
+  outC: number;
+  /** Region of output positions that share one filter bank. */
+  rh: number;
+  rw: number;
+}
+
+/** Derived sizes of a {@linkcode LocallySharedSpec}. */
+export interface LocallySharedShape {
+  outH: number;
+  outW: number;
+  /** Regions along height and width. */
+  gh: number;
+  gw: number;
+  /** Number of filter banks = gh * gw. */
+  regions: number;
+  /** Patch length kh * kw * inC. */
+  patch: number;
+}
+
+/**
+ * Checks a spec and returns its derived sizes.
+ *
+ * @example
+ * ```ts
+ * locallySharedShape({ inH: 12, inW: 10, inC: 40, kh: 3, kw: 3, outC: 60, rh: 2, rw: 2 });
+ * // { outH: 10, outW: 8, gh: 5, gw: 4, regions: 20, patch: 360 }
+ * ```
+ */
+export function locallySharedShape(s: LocallySharedSpec): LocallySharedShape {
+  const outH = s.inH - s.kh + 1;
+  const outW = s.inW - s.kw + 1;
+  if (outH < 1 || outW < 1) {
+    throw new Error(
+      `filter ${s.kh}x${s.kw} larger than input ${s.inH}x${s.inW}`,
+    );
+  }
+  if (outH % s.rh !== 0 || outW % s.rw !== 0) {
+    throw new Error(
+      `output ${outH}x${outW} is not divisible by the sharing region ${s.rh}x${s.rw}`,
+    );
+  }
+  const gh = outH / s.rh;
+  const gw = outW / s.rw;
+  return {
+    outH,
+    outW,
+    gh,
+    gw,
+    regions: gh * gw,
+    patch: s.kh * s.kw * s.inC,
+  };
+}
+
+/**
+ * Patches of a stride-1 valid convolution, channels ordered (dy, dx, cin).
+ *
+ * @param x `[B, H, W, C]`
+ * @returns `[B, H - kh + 1, W - kw + 1, kh * kw * C]`
+ */
+export function extractPatches(
+  x: tf.Tensor4D,
+  kh: number,
+  kw: number,
+): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const oh = h - kh + 1;
+  const ow = w - kw + 1;
+  if (kh === 1 && kw === 1) return x;
+  const parts: tf.Tensor4D[] = [];
+  for (let dy = 0; dy < kh; dy++) {
+    for (let dx = 0; dx < kw; dx++) {
+      parts.push(tf.slice(x, [0, dy, dx, 0], [b, oh, ow, c]));
+    }
+  }
+  return tf.concat(parts, 3);
+}
+
+/**
+ * The locally shared convolution.
+ *
+ * @param x input `[B, inH, inW, inC]`
+ * @param weights one `[kh * kw * inC, outC]` per region, index gi * gw + gj
+ * @param biases one `[outC]` per region
+ * @param options `inputGradient: false` skips the gradient for `x` (network input)
+ * @returns `[B, outH, outW, outC]` (no activation)
+ */
+export function locallyShared(
+  x: tf.Tensor4D,
+  weights: tf.Tensor2D[],
+  biases: tf.Tensor1D[],
+  spec: LocallySharedSpec,
+  options: { inputGradient?: boolean } = {},
+): tf.Tensor4D {
+  const s = locallySharedShape(spec);
+  if (weights.length !== s.regions || biases.length !== s.regions) {
+    throw new Error(
+      `locally shared layer needs ${s.regions} weight and bias tensors, got ${weights.length} and ${biases.length}`,
+    );
+  }
+  for (const w of weights) {
+    if (w.shape[0] !== s.patch || w.shape[1] !== spec.outC) {
+      throw new Error(
+        `region weight must be [${s.patch}, ${spec.outC}], got [${w.shape}]`,
+      );
+    }
+  }
+  if (s.regions === 1) {
+    // One bank: an ordinary convolution, on the fast conv2d path.
+    const w4 = tf.reshape(weights[0], [
+      spec.kh,
+      spec.kw,
+      spec.inC,
+      spec.outC,
+    ]) as tf.Tensor4D;
+    return tf.add(conv2dValid(x, w4, options), biases[0]);
+  }
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const xi = args[0] as tf.Tensor4D;
+    const ws = args.slice(1, 1 + s.regions) as tf.Tensor2D[];
+    const bs = args.slice(1 + s.regions) as tf.Tensor1D[];
+    const p = extractPatches(xi, spec.kh, spec.kw); // [B, outH, outW, K]
+    save([p, ...ws]);
+    const value = assemble(
+      regionBlocks(p, spec, s).map((pr, r) =>
+        tf.add(tf.matMul(pr, ws[r]), bs[r])
+      ),
+      xi.shape[0],
+      spec,
+      s,
+    );
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const p = saved[0] as tf.Tensor4D;
+        const ws = saved.slice(1) as tf.Tensor2D[];
+        const dyr = regionBlocks(dy as tf.Tensor4D, spec, s); // R x [n, outC]
+        const pr = regionBlocks(p, spec, s); // R x [n, K]
+        const dw = pr.map((q, r) => tf.matMul(tf.transpose(q), dyr[r]));
+        const db = dyr.map((q) => tf.sum(q, 0));
+        const dp = assemble(
+          dyr.map((q, r) => tf.matMul(q, tf.transpose(ws[r]))),
+          xi.shape[0],
+          spec,
+          s,
+        ); // [B, outH, outW, K]
+        return [patchGradient(dp, xi.shape, spec), ...dw, ...db];
+      },
+    };
+  });
+  return op(x, ...weights, ...biases) as tf.Tensor4D;
+}
+
+/** Cuts `[B, outH, outW, D]` into R matrices `[B * rh * rw, D]`. */
+function regionBlocks(
+  t: tf.Tensor4D,
+  spec: LocallySharedSpec,
+  s: LocallySharedShape,
+): tf.Tensor2D[] {
+  const [b, , , d] = t.shape;
+  const out: tf.Tensor2D[] = [];
+  for (let gi = 0; gi < s.gh; gi++) {
+    for (let gj = 0; gj < s.gw; gj++) {
+      const block = s.regions === 1
+        ? t
+        : tf.slice(t, [0, gi * spec.rh, gj * spec.rw, 0], [
+          b,
+          spec.rh,
+          spec.rw,
+          d,
+        ]);
+      out.push(tf.reshape(block, [b * spec.rh * spec.rw, d]));
+    }
+  }
+  return out;
+}
+
+/** Inverse of {@linkcode regionBlocks}: R x `[B * rh * rw, D]` to `[B, outH, outW, D]`. */
+function assemble(
+  blocks: tf.Tensor2D[],
+  b: number,
+  spec: LocallySharedSpec,
+  s: LocallySharedShape,
+): tf.Tensor4D {
+  const d = blocks[0].shape[1];
+  const four = blocks.map((q) =>
+    tf.reshape(q, [b, spec.rh, spec.rw, d]) as tf.Tensor4D
+  );
+  if (s.regions === 1) return four[0];
+  const rows: tf.Tensor4D[] = [];
+  for (let gi = 0; gi < s.gh; gi++) {
+    const row = four.slice(gi * s.gw, (gi + 1) * s.gw);
+    rows.push(row.length === 1 ? row[0] : tf.concat(row, 2));
+  }
+  return rows.length === 1 ? rows[0] : tf.concat(rows, 1);
+}
+
+/** Gradient of {@linkcode extractPatches}: scatter-add patch gradients (col2im). */
+function patchGradient(
+  dp: tf.Tensor4D,
+  xShape: number[],
+  spec: LocallySharedSpec,
+): tf.Tensor4D {
+  const [b, oh, ow] = dp.shape;
+  const c = xShape[3];
+  if (spec.kh === 1 && spec.kw === 1) return dp;
+  const parts: tf.Tensor4D[] = [];
+  for (let dy = 0; dy < spec.kh; dy++) {
+    for (let dx = 0; dx < spec.kw; dx++) {
+      const ch = (dy * spec.kw + dx) * c;
+      const g = tf.slice(dp, [0, 0, 0, ch], [b, oh, ow, c]);
+      parts.push(tf.pad(g, [[0, 0], [dy, spec.kh - 1 - dy], [
+        dx,
+        spec.kw - 1 - dx,
+      ], [0, 0]]));
+    }
+  }
+  return tf.addN(parts) as tf.Tensor4D;
+}

@@ -1,0 +1,11 @@
+/**
+ * The one TensorFlow.js entry point of the suite. `@tensorflow/tfjs-core`'s
+ * Node bundle registers no gradients and its ESM files do not resolve under
+ * Node/Deno rules, so the gradients come from the `@tensorflow/tfjs` bundle,
+ * which registers them in the same global registry and shares the same
+ * tfjs-core instance (tfjs-node depends on it too). Import `tf` from here.
+ *
+ * @module
+ */
+import "@tensorflow/tfjs";
+export * as tf from "@tensorflow/tfjs-core";
