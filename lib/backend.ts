@@ -44,11 +44,17 @@ export function parseBackend(value: string): BackendName {
   );
 }
 
+/** `tf.setBackend` then `tf.ready()`; false when it failed to initialise. */
+export async function activateBackend(tfName: string): Promise<boolean> {
+  const ok = await tf.setBackend(tfName);
+  if (ok) await tf.ready();
+  return ok;
+}
+
 async function trySet(tfName: string): Promise<string | null> {
   try {
-    const ok = await tf.setBackend(tfName);
+    const ok = await activateBackend(tfName);
     if (!ok) return `${tfName}: failed to initialise`;
-    await tf.ready();
   } catch (e) {
     return `${tfName}: ${(e as Error).message}`;
   }

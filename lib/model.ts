@@ -17,6 +17,7 @@ import {
   locallySharedShape,
   type LocallySharedSpec,
 } from "./locally_shared.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
 
@@ -156,7 +157,7 @@ export function createDeepID2(config: ModelConfig, seed: number): DeepID2 {
   const add = (name: string, shape: number[], values: Float32Array) =>
     params.set(
       name,
-      tf.tidy(() => tf.variable(tf.tensor(values, shape), true, name)),
+      tf.tidy(() => tf.variable(tf.tensor(values, shape), true)),
     );
   shapes.convs.forEach((s, i) => {
     const { regions, patch } = locallySharedShape(s);
@@ -299,4 +300,52 @@ export async function extractFeatures(
     options.onBatch?.(start + count, n);
   }
   return out;
+}
+
+/**
+ * Saves the network (config and weights) atomically. Trainer checkpoints
+ * hold the same tensors, so {@linkcode loadModel} reads both.
+ */
+export async function saveModel(
+  net: DeepID2,
+  path: string,
+  state: Record<string, unknown> = {},
+): Promise<void> {
+  const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [name, v] of net.params) {
+    tensors.set(name, {
+      shape: v.shape,
+      values: await v.data() as Float32Array,
+    });
+  }
+  await saveCheckpoint(path, {
+    tensors,
+    state: { ...state, model: net.config },
+  });
+}
+
+/**
+ * Loads a network saved by {@linkcode saveModel} or a trainer checkpoint.
+ * A missing or corrupt file, or one whose tensors do not match its config,
+ * gets an error naming the path.
+ */
+export async function loadModel(path: string): Promise<DeepID2> {
+  const ck = await loadCheckpoint(path);
+  const config = ck.state.model as ModelConfig | undefined;
+  if (!config) throw new Error(`${path}: checkpoint has no model config`);
+  const net = createDeepID2(config, 0);
+  for (const [name, v] of net.params) {
+    const t = ck.tensors.get(name);
+    if (!t || t.values.length !== v.size) {
+      disposeModel(net);
+      throw new Error(`${path}: tensor ${name} missing or of the wrong size`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(t.values, v.shape)));
+  }
+  return net;
+}
+
+/** Frees the network's variables. */
+export function disposeModel(net: DeepID2): void {
+  for (const v of net.params.values()) v.dispose();
 }

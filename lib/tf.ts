@@ -9,3 +9,8 @@
  */
 import "@tensorflow/tfjs";
 export * as tf from "@tensorflow/tfjs-core";
+
+// Production mode: no console warnings from tfjs (e.g. the cpu backend's
+// "install tfjs-node" banner, which `--backend` already covers).
+import { env } from "@tensorflow/tfjs-core";
+env().set("PROD", true);

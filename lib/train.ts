@@ -252,13 +252,13 @@ export async function train(
   for (const [name, p] of net.params) {
     vars.velocity.set(
       name,
-      tf.tidy(() => tf.variable(tf.zerosLike(p), false, `${name}/v`)),
+      tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
     );
   }
   const useCos = signal === "cosine" && !identOnly;
   if (useCos) {
-    vars.cosW = tf.tidy(() => tf.variable(tf.scalar(5), true, "cosine/w"));
-    vars.cosB = tf.tidy(() => tf.variable(tf.scalar(-2.5), true, "cosine/b"));
+    vars.cosW = tf.tidy(() => tf.variable(tf.scalar(5), true));
+    vars.cosB = tf.tidy(() => tf.variable(tf.scalar(-2.5), true));
     vars.velocity.set(
       "cosine/w",
       tf.tidy(() => tf.variable(tf.scalar(0), false)),
@@ -338,6 +338,7 @@ export async function train(
         window,
         log,
         config: { ...config, lambda: String(lambda) },
+        model: net.config,
       },
     });
   };
