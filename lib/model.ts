@@ -18,6 +18,7 @@ import {
   type LocallySharedSpec,
 } from "./locally_shared.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { dense } from "./matmul.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
 
@@ -243,14 +244,14 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
     tf.reshape(h, [b, net.shapes.conv4]),
   ], 1); // [B, pool3 + conv4]
   const w = net.params.get("deepid2/w") as tf.Tensor2D;
-  return tf.relu(tf.add(tf.matMul(joint, w), net.params.get("deepid2/b")!));
+  return tf.relu(tf.add(dense(joint, w), net.params.get("deepid2/b")!));
 }
 
 /** Softmax logits `[B, numIdentities]` on top of features `[B, deepid2Dim]`. */
 export function logits(net: DeepID2, f: tf.Tensor2D): tf.Tensor2D {
   const w = net.params.get("softmax/w");
   if (!w) throw new Error("this network has no softmax (numIdentities = 0)");
-  return tf.add(tf.matMul(f, w as tf.Tensor2D), net.params.get("softmax/b")!);
+  return tf.add(dense(f, w as tf.Tensor2D), net.params.get("softmax/b")!);
 }
 
 /**

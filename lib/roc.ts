@@ -271,7 +271,7 @@ export interface FoldAveragedRocOptions {
  * @example
  * ```ts
  * const a = rocCurve([1, 0], [1, 0]), b = rocCurve([1, 0], [0, 1]);
- * foldAveragedRoc([a, b], { grid: [0.5] }); // [{fpr: 0.5, tpr: 0.75, tpr_std: 0.25}]
+ * foldAveragedRoc([a, b], { grid: [0.5] }); // [{fpr: 0.5, tpr: 0.5, tpr_std: 0.5}]
  * ```
  */
 export function foldAveragedRoc(

@@ -1,0 +1,178 @@
+/**
+ * Acceptance tests: every experiment in the smoke profile, on the tiny
+ * synthetic set, in-process; then reproduce, shards and resumption as a
+ * user runs them.
+ */
+import assertStrict from "node:assert/strict";
+import { parse } from "csv-parse/sync";
+import { RESULT_COLUMNS, runExperiment } from "../lib/experiment.ts";
+import { exists } from "../lib/io.ts";
+import { EXPERIMENTS } from "./reproduce.ts";
+
+const tmp = await Deno.makeTempDir({ prefix: "deepid2-exp-" });
+const cache = `${tmp}/cache`;
+const common = [
+  "--profile",
+  "smoke",
+  "--backend",
+  "wasm",
+  "--quiet",
+  "--cache",
+  cache,
+];
+
+async function readCsv(path: string): Promise<Record<string, string>[]> {
+  return parse(await Deno.readTextFile(path), { columns: true }) as Record<
+    string,
+    string
+  >[];
+}
+
+for (const name of EXPERIMENTS) {
+  Deno.test(`${name} (smoke): complete, well-formed results; a rerun skips them`, async () => {
+    const def = (await import(`./${name}.ts`)).experiment;
+    const out = `${tmp}/results`;
+    const r = await runExperiment(def, [...common, "--out", out]);
+    assertStrict.ok(r.ran.length > 0, "ran something");
+    const rows = await readCsv(`${out}/${name}.csv`);
+    assertStrict.equal(
+      rows.length,
+      r.ran.length * 3,
+      "one row per (config, scorer)",
+    );
+    for (const col of RESULT_COLUMNS) {
+      assertStrict.ok(col in rows[0], `column ${col}`);
+    }
+    for (const row of rows) {
+      assertStrict.equal(row.experiment, name);
+      assertStrict.ok(["l2", "cosine", "joint_bayesian"].includes(row.scorer));
+      const acc = Number(row.accuracy_mean);
+      assertStrict.ok(acc >= 0 && acc <= 1, `accuracy ${acc}`);
+      assertStrict.ok(Number(row.auc) >= 0 && Number(row.auc) <= 1);
+      assertStrict.equal(row.profile, "smoke");
+      assertStrict.equal(row.backend, "wasm");
+      const roc = await readCsv(
+        `${out}/roc/${name}/${row.config}_${row.scorer}.csv`,
+      );
+      assertStrict.deepEqual(Object.keys(roc[0]), ["fpr", "tpr", "threshold"]);
+    }
+    const meta = JSON.parse(
+      await Deno.readTextFile(`${out}/${name}.meta.json`),
+    );
+    for (
+      const k of [
+        "git_commit",
+        "deno",
+        "tfjs",
+        "backend",
+        "profile",
+        "seed",
+        "data",
+        "config",
+        "wall_s",
+      ]
+    ) {
+      assertStrict.ok(k in meta, `meta.json has ${k}`);
+    }
+    if (name === "variance_spectra") {
+      assertStrict.ok(
+        await exists(`${out}/variance_spectra/spectra_lambda=0.csv`),
+      );
+      assertStrict.ok(
+        await exists(`${out}/variance_spectra/scatter_lambda=0.csv`),
+      );
+      assertStrict.ok("within_between_ratio" in rows[0]);
+    }
+    if (name === "face_identification") {
+      assertStrict.ok(Number(rows[0].rank1_mean) >= 0);
+    }
+    const again = await runExperiment(def, [...common, "--out", out]);
+    assertStrict.equal(
+      again.ran.length,
+      0,
+      "nothing reruns for the same code and config",
+    );
+  });
+}
+
+Deno.test("experiment flags: unknown flags and config keys are errors", async () => {
+  const def = (await import("./joint_lambda.ts")).experiment;
+  await assertStrict.rejects(
+    () => runExperiment(def, [...common, "--bogus"]),
+    /unknown flag --bogus/,
+  );
+  await assertStrict.rejects(
+    () => runExperiment(def, [...common, "--stepz=3"]),
+    /unknown config key "stepz"/,
+  );
+  await assertStrict.rejects(
+    () => runExperiment(def, [...common, "--steps=many"]),
+    /"steps" takes a number/,
+  );
+  await assertStrict.rejects(
+    () => runExperiment(def, [...common, "--profile", "huge"]),
+    /unknown profile "huge"/,
+  );
+  await assertStrict.rejects(
+    () =>
+      runExperiment(def, [
+        "--profile",
+        "paper",
+        "--quiet",
+        "--backend",
+        "wasm",
+      ]),
+    /the paper profile needs real data/,
+  );
+});
+
+Deno.test({
+  name:
+    "reproduce: two jobs train the distinct models once; shards merge; a rerun skips everything",
+  // Runs after the in-process tests so the smoke data is cached.
+  async fn() {
+    const out = `${tmp}/repro`;
+    const run = async (...args: string[]) => {
+      const o = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./reproduce.ts", import.meta.url).pathname,
+          ...common,
+          "--out",
+          out,
+          ...args,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(o.stderr);
+      assertStrict.ok(o.success, text);
+      return text;
+    };
+    // Shard 0/2 then 1/2 of two experiments; the merged CSV has every configuration.
+    await run(
+      "--only",
+      "joint_lambda,identification_only",
+      "--shard",
+      "0/2",
+      "--jobs",
+      "2",
+    );
+    const half = await readCsv(`${out}/joint_lambda.csv`);
+    await run(
+      "--only",
+      "joint_lambda,identification_only",
+      "--shard",
+      "1/2",
+      "--jobs",
+      "2",
+    );
+    const all = await readCsv(`${out}/joint_lambda.csv`);
+    assertStrict.ok(half.length < all.length);
+    assertStrict.equal(new Set(all.map((r) => r.config)).size, 3);
+    const text = await run("--only", "joint_lambda,identification_only");
+    assertStrict.match(text, /0 to train/);
+    assertStrict.match(text, /joint_lambda: 0 ran, 3 skipped/);
+  },
+});

@@ -1,0 +1,73 @@
+/**
+ * Fig. 6 of Sun et al., NIPS 2014: verification accuracy against the number
+ * of identities in the identification signal (32 ... 8192 in the paper,
+ * powers of two), for joint training (λ = 0.05) and identification only.
+ * The subsets are the first n identities of a seeded order; training steps
+ * stay the same for every n.
+ *
+ * Command: `deno run -A experiments/identities.ts [--profile quick] [--minIdentities=32]`
+ *
+ * Paper's claim: more identities in the identification signal give better
+ * verification, steadily across the range. Numbers not confirmed (PAPER.md).
+ *
+ * Our last quick run: results/TABLES.md ("identities") and
+ * results/figures/fig6_accuracy_vs_identities.svg; backend and machine in
+ * results/identities.meta.json.
+ *
+ * @module
+ */
+import {
+  type ExperimentDef,
+  lambdaName,
+  mainGuard,
+  runExperiment,
+  type RunSpec,
+} from "../lib/experiment.ts";
+import { writeExperimentFigures } from "./tables.ts";
+
+/** Config of this experiment. */
+export interface Config extends Record<string, unknown> {
+  /** Smallest n; n doubles up to the training identities available. */
+  minIdentities: number;
+  /** The λ values compared at each n. */
+  lambdas: number[];
+}
+
+/** The experiment. */
+export const experiment: ExperimentDef<Config> = {
+  name: "identities",
+  defaults: (profile) => ({
+    minIdentities: profile === "smoke" ? 4 : 32,
+    lambdas: [0.05, 0],
+  }),
+  runs: (config, { dataset }) => {
+    const total = dataset.train.identities.length;
+    const ns: number[] = [];
+    for (let n = config.minIdentities; n <= total; n *= 2) ns.push(n);
+    if (ns.length === 0) {
+      throw new Error(
+        `identities: the data has ${total} training identities, fewer than minIdentities=${config.minIdentities}`,
+      );
+    }
+    const runs: RunSpec[] = [];
+    for (const lambda of config.lambdas) {
+      for (const n of ns) {
+        runs.push({
+          config: `n=${n},lambda=${lambdaName(lambda)}`,
+          lambda,
+          signal: "l2",
+          identities: n,
+          columns: { identities: n, lambda: lambdaName(lambda) },
+        });
+      }
+    }
+    return runs;
+  },
+};
+
+if (import.meta.main) {
+  await mainGuard(experiment.name, async () => {
+    const r = await runExperiment(experiment, Deno.args);
+    await writeExperimentFigures(r.outDir, experiment.name);
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * Fig. 4 and 5 of Sun et al., NIPS 2014: what the two signals do to the
+ * feature space. For λ = 0 (identification only), the paper's best λ and
+ * λ = ∞ (verification only): the eigenvalue spectra of the between- and
+ * within-identity scatter matrices of the DeepID2 features (Fig. 4), and a
+ * 2-D PCA projection of six identities' features (Fig. 5). Both are computed
+ * on the held-out identities (never seen in training).
+ *
+ * Command: `deno run -A experiments/variance_spectra.ts [--profile quick] [--bestLambda=0.05]`
+ *
+ * Paper's claim: joint training keeps the inter-personal variance (which
+ * verification alone collapses) and shrinks the intra-personal variance
+ * (which identification alone leaves large). The within/between energy ratio
+ * summarises it; it is scale-free, so models with features of different
+ * scale compare fairly.
+ *
+ * Our last quick run: results/TABLES.md ("variance_spectra"),
+ * results/figures/fig4_spectra.svg and fig5_scatter_*.svg; backend and
+ * machine in results/variance_spectra.meta.json.
+ *
+ * @module
+ */
+import {
+  type AnalysisContext,
+  configFileName,
+  type ExperimentDef,
+  lambdaName,
+  mainGuard,
+  runExperiment,
+  writeCsv,
+} from "../lib/experiment.ts";
+import { pcaProjection2d, scatterSpectra } from "../lib/scatter.ts";
+import { writeExperimentFigures } from "./tables.ts";
+
+/** Config of this experiment. */
+export interface Config extends Record<string, unknown> {
+  /** Identities shown in the 2-D projection (Fig. 5: six). */
+  scatterIdentities: number;
+}
+
+/** Spectra and projection of one model's held-out features; columns for every scorer row. */
+async function analyse(ctx: AnalysisContext, config: Config) {
+  const { heldOutFeatures, dim, dataset, outDir, run } = ctx;
+  const labels = dataset.heldOut.labels;
+  const { between, within } = scatterSpectra(heldOutFeatures, dim, labels);
+  const name = configFileName(run.config);
+  await writeCsv(
+    `${outDir}/variance_spectra/spectra_${name}.csv`,
+    Array.from(
+      between,
+      (b, i) => ({ index: i + 1, between: b, within: within[i] }),
+    ),
+    ["index", "between", "within"],
+  );
+  // The identities with the most images, ties to the lower label.
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const chosen = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(
+    0,
+    config.scatterIdentities,
+  )
+    .map(([l]) => l);
+  const pts = pcaProjection2d(heldOutFeatures, dim, {
+    labels,
+    identities: chosen,
+  });
+  await writeCsv(
+    `${outDir}/variance_spectra/scatter_${name}.csv`,
+    pts.map((p) => ({
+      x: p.pc1,
+      y: p.pc2,
+      identity: dataset.heldOut.identities[p.label],
+    })),
+    ["x", "y", "identity"],
+  );
+  const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
+  const columns = {
+    between_energy: Number(sum(between).toPrecision(6)),
+    within_energy: Number(sum(within).toPrecision(6)),
+    between_top1: Number(between[0].toPrecision(6)),
+    within_top1: Number(within[0].toPrecision(6)),
+    within_between_ratio: Number((sum(within) / sum(between)).toPrecision(6)),
+  };
+  return new Map(ctx.scorers.map((s) => [s.name, columns]));
+}
+
+/** The experiment. */
+export const experiment: ExperimentDef<Config> = {
+  name: "variance_spectra",
+  defaults: () => ({ scatterIdentities: 6 }),
+  runs: (config) =>
+    [0, config.bestLambda, Infinity].map((lambda) => ({
+      config: `lambda=${lambdaName(lambda)}`,
+      lambda,
+      signal: "l2",
+      columns: { lambda: lambdaName(lambda) },
+    })),
+  analyse,
+};
+
+if (import.meta.main) {
+  await mainGuard(experiment.name, async () => {
+    const r = await runExperiment(experiment, Deno.args);
+    await writeExperimentFigures(r.outDir, experiment.name);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Verification signal only (λ = ∞): the right end of Fig. 3 of Sun et al.,
+ * NIPS 2014. The softmax is absent and only the L2 verification loss (with
+ * the margin re-set from recent pairs) trains the network.
+ *
+ * Command: `deno run -A experiments/verification_only.ts [--profile quick] [--backend auto] [--data synth|DIR]`
+ *
+ * Paper's claim: clearly worse than joint training — the verification
+ * signal alone also collapses the inter-personal variance (Fig. 3, 4).
+ * No number of the paper for this point is confirmed (PAPER.md).
+ *
+ * Our last quick run: results/TABLES.md ("verification_only"); backend and
+ * machine in results/verification_only.meta.json.
+ *
+ * @module
+ */
+import {
+  type ExperimentDef,
+  mainGuard,
+  runExperiment,
+} from "../lib/experiment.ts";
+import { writeExperimentFigures } from "./tables.ts";
+
+/** Experiment-specific config: none beyond the common one. */
+export type Config = Record<string, never>;
+
+/** The experiment. */
+export const experiment: ExperimentDef<Config> = {
+  name: "verification_only",
+  defaults: () => ({}),
+  runs: () => [{
+    config: "lambda=inf",
+    lambda: Infinity,
+    signal: "l2",
+    columns: { lambda: "inf" },
+  }],
+};
+
+if (import.meta.main) {
+  await mainGuard(experiment.name, async () => {
+    const r = await runExperiment(experiment, Deno.args);
+    await writeExperimentFigures(r.outDir, experiment.name);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Table 1 of Sun et al., NIPS 2014: the verification signal compared — L2
+ * (Eq. 3), L2+ (only same-identity pairs), L2− (only different-identity
+ * pairs), L1, cosine, and none (identification only) — each trained jointly
+ * with the identification signal at the same λ.
+ *
+ * Command: `deno run -A experiments/verification_signals.ts [--profile quick] [--signals=l2,l2+,l2-,l1,cosine,none]`
+ *
+ * Paper's claim: L2 is best; L2+ is close to it; L2−, L1 and cosine help
+ * less. The exact forms of L1 and of L2± and the table's numbers are not
+ * confirmed [U] (PAPER.md): see lib/losses.ts for the forms used.
+ *
+ * Our last quick run: results/TABLES.md ("verification_signals") and
+ * results/figures/table1_signals.svg; backend and machine in
+ * results/verification_signals.meta.json.
+ *
+ * @module
+ */
+import {
+  type ExperimentDef,
+  mainGuard,
+  runExperiment,
+} from "../lib/experiment.ts";
+import { type Signal, SIGNALS } from "../lib/losses.ts";
+import { writeExperimentFigures } from "./tables.ts";
+
+/** Config of this experiment. */
+export interface Config extends Record<string, unknown> {
+  /** Signals to compare; `none` = identification only (λ = 0). */
+  signals: string[];
+}
+
+/** The experiment. */
+export const experiment: ExperimentDef<Config> = {
+  name: "verification_signals",
+  defaults: () => ({ signals: ["l2", "l2+", "l2-", "l1", "cosine", "none"] }),
+  runs: (config) =>
+    config.signals.map((s) => {
+      if (s !== "none" && !(SIGNALS as readonly string[]).includes(s)) {
+        throw new Error(
+          `unknown signal "${s}"; valid: ${SIGNALS.join(", ")}, none`,
+        );
+      }
+      return {
+        config: `signal=${s}`,
+        lambda: s === "none" ? 0 : config.bestLambda,
+        signal: (s === "none" ? "l2" : s) as Signal,
+        columns: { signal: s },
+      };
+    }),
+};
+
+if (import.meta.main) {
+  await mainGuard(experiment.name, async () => {
+    const r = await runExperiment(experiment, Deno.args);
+    await writeExperimentFigures(r.outDir, experiment.name);
+  });
+}
