@@ -31,3 +31,12 @@ deno:
 	  echo "installing deno $(DENO_VERSION) from npm into .tools/"; \
 	  mkdir -p .tools && npm install --prefix .tools --no-audit --no-fund --silent deno@$(DENO_VERSION); \
 	fi
+
+# The native TensorFlow backend (--backend tensorflow / tensorflow-gpu) in
+# .tensorflow/ (ignored): the package's own install, or libtensorflow 2.9.1 from
+# TensorFlow's wheel on PyPI when its download host is unreachable. Idempotent.
+tensorflow: deno
+	DENO=$(DENO) bash lib/native/build.sh cpu
+
+tensorflow-gpu: deno
+	DENO=$(DENO) bash lib/native/build.sh gpu

@@ -239,19 +239,24 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
     if (i === 2) pool3 = h;
   }
   const b = x.shape[0];
-  const joint = tf.concat([
+  const joint: tf.Tensor2D = tf.concat([
     tf.reshape(pool3!, [b, net.shapes.pool3]),
     tf.reshape(h, [b, net.shapes.conv4]),
   ], 1); // [B, pool3 + conv4]
   const w = net.params.get("deepid2/w") as tf.Tensor2D;
-  return tf.relu(tf.add(dense(joint, w), net.params.get("deepid2/b")!));
+  return tf.relu(
+    tf.add(dense(joint, w), net.params.get("deepid2/b")!),
+  ) as tf.Tensor2D;
 }
 
 /** Softmax logits `[B, numIdentities]` on top of features `[B, deepid2Dim]`. */
 export function logits(net: DeepID2, f: tf.Tensor2D): tf.Tensor2D {
   const w = net.params.get("softmax/w");
   if (!w) throw new Error("this network has no softmax (numIdentities = 0)");
-  return tf.add(dense(f, w as tf.Tensor2D), net.params.get("softmax/b")!);
+  return tf.add(
+    dense(f, w as tf.Tensor2D),
+    net.params.get("softmax/b")!,
+  ) as tf.Tensor2D;
 }
 
 /**

@@ -34,6 +34,7 @@ export class Progress {
   readonly #tty: boolean;
   readonly #start = performance.now();
   #lastPrint = -Infinity;
+  #lastDone = -1;
 
   /**
    * @param label shown first on the line
@@ -74,12 +75,15 @@ export class Progress {
       this.#write(`${this.line(done, extra)}\n`);
     }
     this.#lastPrint = now;
+    this.#lastDone = done;
   }
 
   /** Ends the line (on a terminal) after the last update. */
   finish(done = this.#total, extra = ""): void {
-    this.#lastPrint = -Infinity;
-    this.update(done, extra);
+    if (done !== this.#lastDone) {
+      this.#lastPrint = -Infinity;
+      this.update(done, extra);
+    }
     if (this.#tty) this.#write("\n");
   }
 }

@@ -1,0 +1,604 @@
+/**
+ * The synthetic face data set, the suite's embedded default (issue 3): a
+ * deterministic, seeded generator that renders procedural faces
+ * (datasets/face_model.ts) and writes them in the real data sets' own
+ * formats, so that the real loaders are the only way data enters training:
+ *
+ * - `OUT/celeba/`: `img_align_celeba/000001.jpg ...` (178x218, face at the
+ *   mean CelebA aligned position with a little jitter), `identity_CelebA.txt`,
+ *   `list_landmarks_align_celeba.txt` (count, header, 5 rendered landmarks per
+ *   image, rounded as CelebA's are), `list_eval_partition.txt` (by identity,
+ *   80/10/10) — formats as in Liu et al. 2015 (datasets/celeba.ts);
+ * - `OUT/lfw/`: `lfw/<Name>/<Name>_0001.jpg ...` (250x250, face where the
+ *   fixed LFW crop expects it, with jitter like real alignment), `pairs.txt`
+ *   (View 2: `folds<TAB>n` header, per fold n same then n different pairs,
+ *   folds disjoint in identities) and `people.txt` — formats as in Huang et
+ *   al. 2007 (datasets/lfw.ts);
+ * - `OUT/contact_sheet.jpg`: a few identities x images, with their 55x47
+ *   aligned crops, so a person can see what the model learns from;
+ * - `OUT/synth.json`: the parameters and counts, written last.
+ *
+ * CelebA and LFW identities are drawn from disjoint seed streams, so training
+ * and test identities are disjoint; LFW names are unique.
+ *
+ * CLI: `deno task synth --out DIR [--profile smoke|quick] [--identities N]
+ * [--held-out N] [--images-per-identity K|MIN-MAX] [--test-identities M]
+ * [--test-images-per-identity K|MIN-MAX] [--pairs-per-fold P] [--folds F]
+ * [--difficulty D] [--seed S]`; prints one JSON line.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { writeFileAtomic, writeTextAtomic } from "../lib/io.ts";
+import { Progress } from "../lib/progress.ts";
+import { Rng } from "../lib/rng.ts";
+import {
+  type Identity,
+  type Layout,
+  renderFace,
+  sampleIdentity,
+} from "./face_model.ts";
+import { uniqueNames } from "./names.ts";
+import { LANDMARK_HEADER } from "./celeba.ts";
+import {
+  cropFace,
+  decodeImage,
+  DEFAULT_CROP,
+  LFW_FIXED_LANDMARKS,
+} from "./crop.ts";
+
+/** Bumped whenever the generator's output changes (part of the cache key). */
+export const SYNTH_VERSION = 2;
+
+/** An inclusive integer range. */
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** Sizes and settings of a synthetic data set. */
+export interface SynthParams {
+  /** CelebA-format identities for ConvNet training. */
+  identities: number;
+  /** Further CelebA-format identities, held out (Joint Bayesian). */
+  heldOutIdentities: number;
+  /** Images per CelebA identity (a number or a range). */
+  imagesPerIdentity: number | Range;
+  /** LFW-format test identities (split evenly over the folds). */
+  testIdentities: number;
+  /** Images per test identity (raised where a fold needs more same pairs). */
+  testImagesPerIdentity: number | Range;
+  /** Folds of pairs.txt (LFW: 10). */
+  folds: number;
+  /** Same pairs per fold, and as many different ones (LFW: 300). */
+  pairsPerFold: number;
+  /**
+   * 0..1: how close identities are relative to within-identity variation
+   * (datasets/face_model.ts).
+   */
+  difficulty: number;
+  seed: number;
+}
+
+/** The profiles' data sets (DESIGN.md "Profiles"). */
+export const SYNTH_PROFILES: Record<"smoke" | "quick", SynthParams> = {
+  smoke: {
+    identities: 16,
+    heldOutIdentities: 8,
+    imagesPerIdentity: { min: 4, max: 6 },
+    testIdentities: 24,
+    testImagesPerIdentity: { min: 4, max: 6 },
+    folds: 10,
+    pairsPerFold: 10,
+    difficulty: 0.5,
+    seed: 1,
+  },
+  quick: {
+    identities: 512,
+    heldOutIdentities: 128,
+    imagesPerIdentity: { min: 16, max: 24 },
+    testIdentities: 400,
+    testImagesPerIdentity: { min: 2, max: 6 },
+    folds: 10,
+    pairsPerFold: 150,
+    difficulty: 0.5,
+    seed: 1,
+  },
+};
+
+/** Face placement of the CelebA-format images (mean aligned CelebA landmarks). */
+export const CELEBA_LAYOUT: Layout = {
+  width: 178,
+  height: 218,
+  eyeX: 88.9,
+  eyeY: 112.4,
+  iod: 37.5,
+  jitter: { shift: 1.2, scale: 0.03, roll: 0.03 },
+};
+
+/** Face placement of the LFW-format images: where the fixed crop expects it. */
+export const LFW_LAYOUT: Layout = {
+  width: 250,
+  height: 250,
+  eyeX: (LFW_FIXED_LANDMARKS[0] + LFW_FIXED_LANDMARKS[2]) / 2,
+  eyeY: (LFW_FIXED_LANDMARKS[1] + LFW_FIXED_LANDMARKS[3]) / 2,
+  iod: LFW_FIXED_LANDMARKS[2] - LFW_FIXED_LANDMARKS[0],
+  jitter: { shift: 2.5, scale: 0.05, roll: 0.05 },
+};
+
+function rangeOf(r: number | Range): Range {
+  return typeof r === "number" ? { min: r, max: r } : r;
+}
+
+/** Checks a parameter set; throws an Error saying what is wrong. */
+export function validateSynthParams(p: SynthParams): void {
+  const int = (k: keyof SynthParams, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new Error(`synth ${k} must be an integer >= ${min}, got ${v}`);
+    }
+  };
+  int("identities", p.identities, 1);
+  int("heldOutIdentities", p.heldOutIdentities, 0);
+  int("testIdentities", p.testIdentities, 2);
+  int("folds", p.folds, 1);
+  int("pairsPerFold", p.pairsPerFold, 1);
+  int("seed", p.seed, 0);
+  for (const k of ["imagesPerIdentity", "testImagesPerIdentity"] as const) {
+    const r = rangeOf(p[k]);
+    int(k, r.min, 1);
+    int(k, r.max, r.min);
+  }
+  if (!(p.difficulty >= 0 && p.difficulty <= 1)) {
+    throw new Error(`synth difficulty must be in [0, 1], got ${p.difficulty}`);
+  }
+  if (p.testIdentities < 2 * p.folds) {
+    throw new Error(
+      `synth testIdentities (${p.testIdentities}) must be at least 2 per fold (${p.folds} folds)`,
+    );
+  }
+}
+
+/** What {@linkcode generateSynth} wrote. */
+export interface SynthSummary {
+  out: string;
+  celebaImages: number;
+  celebaIdentities: number;
+  lfwImages: number;
+  lfwIdentities: number;
+  pairs: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+interface Job {
+  path: string;
+  identity: Identity;
+  seed: number;
+  layout: Layout;
+  onLandmarks?: (lm: number[]) => void;
+}
+
+/**
+ * Generates a synthetic data set into `out` (created; existing files are
+ * overwritten). Rendering runs on this thread, JPEG encoding on sharp's
+ * threads in parallel.
+ */
+export async function generateSynth(
+  out: string,
+  params: SynthParams,
+  options: { quiet?: boolean; contactSheet?: boolean } = {},
+): Promise<SynthSummary> {
+  validateSynthParams(params);
+  const t0 = performance.now();
+  const { seed, difficulty } = params;
+  const celeba = `${out}/celeba`, lfw = `${out}/lfw`;
+  await Deno.mkdir(`${celeba}/img_align_celeba`, { recursive: true });
+  await Deno.mkdir(`${lfw}/lfw`, { recursive: true });
+
+  // ---- CelebA-format identities and images ----
+  const rng = Rng.derive(seed, "synth-celeba");
+  const nCeleb = params.identities + params.heldOutIdentities;
+  const ids = rng.shuffle(Array.from({ length: nCeleb }, (_, i) => i + 1));
+  const ipi = rangeOf(params.imagesPerIdentity);
+  const celebImages: number[] = []; // identity id of each file, in file order
+  for (const id of ids) {
+    const k = ipi.min + rng.int(ipi.max - ipi.min + 1);
+    for (let j = 0; j < k; j++) celebImages.push(id);
+  }
+  rng.shuffle(celebImages);
+  const celebIdentity = new Map<number, Identity>();
+  for (const id of ids) {
+    celebIdentity.set(
+      id,
+      sampleIdentity(
+        Rng.derive(seed, `celeba-id-${id}`).nextUint32(),
+        difficulty,
+      ),
+    );
+  }
+  const fileName = (i: number) => `${String(i + 1).padStart(6, "0")}.jpg`;
+  const landmarks: number[][] = new Array(celebImages.length);
+  const jobs: Job[] = celebImages.map((id, i) => ({
+    path: `${celeba}/img_align_celeba/${fileName(i)}`,
+    identity: celebIdentity.get(id)!,
+    seed: Rng.derive(seed, `celeba-img-${i + 1}`).nextUint32(),
+    layout: CELEBA_LAYOUT,
+    onLandmarks: (lm) => landmarks[i] = lm,
+  }));
+
+  // ---- LFW-format identities, folds and pairs ----
+  const lrng = Rng.derive(seed, "synth-lfw");
+  const names = uniqueNames(lrng, params.testIdentities);
+  const tipi = rangeOf(params.testImagesPerIdentity);
+  const count = new Map<string, number>();
+  for (const n of names) {
+    count.set(n, tipi.min + lrng.int(tipi.max - tipi.min + 1));
+  }
+  const order = lrng.shuffle([...names]);
+  const folds: string[][] = Array.from({ length: params.folds }, () => []);
+  order.forEach((n, i) => folds[i % params.folds].push(n));
+  const pairLines: string[] = [`${params.folds}\t${params.pairsPerFold}`];
+  const peopleLines: string[] = [`${params.folds}`];
+  for (const fold of folds) {
+    fold.sort();
+    ensureCapacity(fold, count, params.pairsPerFold, lrng);
+    const [same, diff] = samplePairs(fold, count, params.pairsPerFold, lrng);
+    pairLines.push(...same, ...diff);
+    peopleLines.push(
+      `${fold.length}`,
+      ...fold.map((n) => `${n}\t${count.get(n)}`),
+    );
+  }
+  for (const name of [...names].sort()) {
+    await Deno.mkdir(`${lfw}/lfw/${name}`, { recursive: true });
+    const identity = sampleIdentity(
+      Rng.derive(seed, `lfw-id-${name}`).nextUint32(),
+      difficulty,
+    );
+    for (let j = 1; j <= count.get(name)!; j++) {
+      const file = `${name}_${String(j).padStart(4, "0")}.jpg`;
+      jobs.push({
+        path: `${lfw}/lfw/${name}/${file}`,
+        identity,
+        seed: Rng.derive(seed, `lfw-img-${name}-${j}`).nextUint32(),
+        layout: LFW_LAYOUT,
+      });
+    }
+  }
+
+  await renderAll(jobs, { difficulty, quiet: options.quiet });
+
+  // ---- annotation files ----
+  const idLines = celebImages.map((id, i) => `${fileName(i)} ${id}`);
+  const lmLines = [
+    `${celebImages.length}`,
+    LANDMARK_HEADER,
+    ...landmarks.map((lm, i) =>
+      `${fileName(i)} ${
+        lm.map((x) => String(Math.round(x)).padStart(4)).join(" ")
+      }`
+    ),
+  ];
+  const part = new Map<number, number>();
+  ids.forEach((id, k) =>
+    part.set(id, k < 0.8 * nCeleb ? 0 : k < 0.9 * nCeleb ? 1 : 2)
+  );
+  const partLines = celebImages.map((id, i) =>
+    `${fileName(i)} ${part.get(id)}`
+  );
+  await writeTextAtomic(
+    `${celeba}/identity_CelebA.txt`,
+    idLines.join("\n") + "\n",
+  );
+  await writeTextAtomic(
+    `${celeba}/list_landmarks_align_celeba.txt`,
+    lmLines.join("\n") + "\n",
+  );
+  await writeTextAtomic(
+    `${celeba}/list_eval_partition.txt`,
+    partLines.join("\n") + "\n",
+  );
+  await writeTextAtomic(`${lfw}/pairs.txt`, pairLines.join("\n") + "\n");
+  await writeTextAtomic(`${lfw}/people.txt`, peopleLines.join("\n") + "\n");
+
+  if (options.contactSheet !== false) {
+    await writeContactSheet(out, { celebImages, landmarks, names, count });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const summary: SynthSummary = {
+    out,
+    celebaImages: celebImages.length,
+    celebaIdentities: nCeleb,
+    lfwImages: jobs.length - celebImages.length,
+    lfwIdentities: names.length,
+    pairs: pairLines.length - 1,
+    seconds: Math.round(seconds * 100) / 100,
+    imagesPerSecond: Math.round(jobs.length / seconds),
+  };
+  await writeTextAtomic(
+    `${out}/synth.json`,
+    JSON.stringify(
+      {
+        version: SYNTH_VERSION,
+        params,
+        summary: { ...summary, out: undefined },
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  return summary;
+}
+
+/** Raises image counts in a fold until it can supply `n` same pairs. */
+function ensureCapacity(
+  fold: string[],
+  count: Map<string, number>,
+  n: number,
+  rng: Rng,
+): void {
+  const pairsOf = (k: number) => k * (k - 1) / 2;
+  let total = fold.reduce((s, x) => s + pairsOf(count.get(x)!), 0);
+  while (total < n) {
+    const name = fold[rng.int(fold.length)];
+    const k = count.get(name)!;
+    count.set(name, k + 1);
+    total += k; // pairsOf(k + 1) - pairsOf(k)
+  }
+}
+
+/** Samples `n` distinct same pairs and `n` distinct different pairs in a fold. */
+function samplePairs(
+  fold: string[],
+  count: Map<string, number>,
+  n: number,
+  rng: Rng,
+): [string[], string[]] {
+  const same: string[] = [];
+  const all: [string, number, number][] = [];
+  for (const name of fold) {
+    const k = count.get(name)!;
+    for (let a = 1; a <= k; a++) {
+      for (let b = a + 1; b <= k; b++) all.push([name, a, b]);
+    }
+  }
+  rng.shuffle(all);
+  all.slice(0, n).sort((x, y) =>
+    x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1] || x[2] - y[2]
+  )
+    .forEach(([name, a, b]) => same.push(`${name}\t${a}\t${b}`));
+  const seen = new Set<string>();
+  const diff: [string, number, string, number][] = [];
+  let guard = 0;
+  while (diff.length < n) {
+    if (++guard > 1000 * n) {
+      throw new Error(
+        `cannot find ${n} distinct different pairs in a fold of ${fold.length} people`,
+      );
+    }
+    const i = rng.int(fold.length), j = rng.int(fold.length);
+    if (i === j) continue;
+    const [p, q] = i < j ? [fold[i], fold[j]] : [fold[j], fold[i]];
+    const a = 1 + rng.int(count.get(p)!), b = 1 + rng.int(count.get(q)!);
+    const key = `${p}\t${a}\t${q}\t${b}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    diff.push([p, a, q, b]);
+  }
+  diff.sort((x, y) =>
+    x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1] || (x[2] < y[2] ? -1 : 1)
+  );
+  return [same, diff.map((x) => x.join("\t"))];
+}
+
+async function renderAll(
+  jobs: Job[],
+  o: { difficulty: number; quiet?: boolean },
+): Promise<void> {
+  const quiet = o.quiet;
+  sharp.concurrency(1);
+  sharp.cache(false);
+  const progress = quiet
+    ? null
+    : new Progress("synth", jobs.length, { unit: "images" });
+  const inflight = new Set<Promise<void>>();
+  let done = 0;
+  for (const job of jobs) {
+    const face = renderFace(job.identity, {
+      seed: job.seed,
+      difficulty: o.difficulty,
+      layout: job.layout,
+    });
+    job.onLandmarks?.(face.landmarks);
+    const p = sharp(face.pixels, {
+      raw: { width: face.width, height: face.height, channels: 3 },
+    })
+      .jpeg({ quality: face.quality })
+      .toBuffer()
+      .then((buf) => Deno.writeFile(job.path, buf))
+      .then(() => {
+        done++;
+        if (done < jobs.length) progress?.update(done);
+      });
+    const tracked: Promise<void> = p.finally(() => inflight.delete(tracked));
+    inflight.add(tracked);
+    if (inflight.size >= 4) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  progress?.finish(done);
+}
+
+async function writeContactSheet(
+  out: string,
+  o: {
+    celebImages: number[];
+    landmarks: number[][];
+    names: string[];
+    count: Map<string, number>;
+  },
+): Promise<void> {
+  const perRow = 6, rowsCeleb = 6, rowsLfw = 3;
+  const byId = new Map<number, number[]>();
+  o.celebImages.forEach((id, i) => byId.set(id, [...(byId.get(id) ?? []), i]));
+  const idsSorted = [...byId.keys()].sort((a, b) => a - b).slice(0, rowsCeleb);
+  const tw = 109, th = 109, cw = 47 * 2, ch = 55 * 2;
+  const W = perRow * (tw + cw) + 10,
+    H = (rowsCeleb + rowsLfw) * Math.max(th, ch + 0) + 10;
+  const composites: sharp.OverlayOptions[] = [];
+  const crop = new Uint8Array(55 * 47 * 3);
+  const add = async (
+    file: string,
+    lm: number[] | null,
+    row: number,
+    col: number,
+  ) => {
+    const bytes = await Deno.readFile(file);
+    const thumb = await sharp(bytes).resize(tw, th, {
+      fit: "contain",
+      background: "#ffffff",
+    }).png().toBuffer();
+    const img = await decodeImage(bytes);
+    cropFace(img, lm, { crop: DEFAULT_CROP, out: crop });
+    const big = await sharp(crop, {
+      raw: { width: 47, height: 55, channels: 3 },
+    })
+      .resize(cw, ch, { kernel: "nearest" }).png().toBuffer();
+    const x = 5 + col * (tw + cw), y = 5 + row * Math.max(th, ch);
+    composites.push({ input: thumb, left: x, top: y }, {
+      input: big,
+      left: x + tw,
+      top: y,
+    });
+  };
+  for (let r = 0; r < idsSorted.length; r++) {
+    const files = byId.get(idsSorted[r])!.slice(0, perRow);
+    for (let c = 0; c < files.length; c++) {
+      const i = files[c];
+      await add(
+        `${out}/celeba/img_align_celeba/${String(i + 1).padStart(6, "0")}.jpg`,
+        o.landmarks[i],
+        r,
+        c,
+      );
+    }
+  }
+  const lfwNames = [...o.names].sort((a, b) =>
+    o.count.get(b)! - o.count.get(a)!
+  ).slice(0, rowsLfw);
+  for (let r = 0; r < lfwNames.length; r++) {
+    const name = lfwNames[r];
+    for (let c = 0; c < Math.min(perRow, o.count.get(name)!); c++) {
+      const file = `${out}/lfw/lfw/${name}/${name}_${
+        String(c + 1).padStart(4, "0")
+      }.jpg`;
+      await add(file, null, rowsCeleb + r, c);
+    }
+  }
+  const sheet = await sharp({
+    create: {
+      width: W,
+      height: H,
+      channels: 3,
+      background: { r: 255, g: 255, b: 255 },
+    },
+  })
+    .composite(composites).jpeg({ quality: 90 }).toBuffer();
+  await writeFileAtomic(`${out}/contact_sheet.jpg`, sheet);
+}
+
+function parseRange(s: string, flag: string): number | Range {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  if (!m) throw new Error(`--${flag} must be N or MIN-MAX, got "${s}"`);
+  return m[2] === undefined
+    ? Number(m[1])
+    : { min: Number(m[1]), max: Number(m[2]) };
+}
+
+function parseNumber(s: string, flag: string): number {
+  const v = Number(s);
+  if (s.trim() === "" || !Number.isFinite(v)) {
+    throw new Error(`--${flag} must be a number, got "${s}"`);
+  }
+  return v;
+}
+
+/** The `deno task synth` command line. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: "string" },
+      profile: { type: "string", default: "quick" },
+      identities: { type: "string" },
+      "held-out": { type: "string" },
+      "images-per-identity": { type: "string" },
+      "test-identities": { type: "string" },
+      "test-images-per-identity": { type: "string" },
+      "pairs-per-fold": { type: "string" },
+      folds: { type: "string" },
+      difficulty: { type: "string" },
+      seed: { type: "string" },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help || !values.out) {
+    console.log(
+      "usage: deno task synth --out DIR [--profile smoke|quick] [--identities N] [--held-out N]\n" +
+        "  [--images-per-identity K|MIN-MAX] [--test-identities M] [--test-images-per-identity K|MIN-MAX]\n" +
+        "  [--pairs-per-fold P] [--folds F] [--difficulty 0..1] [--seed S]",
+    );
+    return values.help ? 0 : 2;
+  }
+  const profile = values.profile as keyof typeof SYNTH_PROFILES;
+  if (!(profile in SYNTH_PROFILES)) {
+    throw new Error(`--profile must be smoke or quick, got "${profile}"`);
+  }
+  const p: SynthParams = { ...SYNTH_PROFILES[profile] };
+  if (values.identities) {
+    p.identities = parseNumber(values.identities, "identities");
+  }
+  if (values["held-out"]) {
+    p.heldOutIdentities = parseNumber(values["held-out"], "held-out");
+  }
+  if (values["images-per-identity"]) {
+    p.imagesPerIdentity = parseRange(
+      values["images-per-identity"],
+      "images-per-identity",
+    );
+  }
+  if (values["test-identities"]) {
+    p.testIdentities = parseNumber(
+      values["test-identities"],
+      "test-identities",
+    );
+  }
+  if (values["test-images-per-identity"]) {
+    p.testImagesPerIdentity = parseRange(
+      values["test-images-per-identity"],
+      "test-images-per-identity",
+    );
+  }
+  if (values["pairs-per-fold"]) {
+    p.pairsPerFold = parseNumber(values["pairs-per-fold"], "pairs-per-fold");
+  }
+  if (values.folds) p.folds = parseNumber(values.folds, "folds");
+  if (values.difficulty) {
+    p.difficulty = parseNumber(values.difficulty, "difficulty");
+  }
+  if (values.seed) p.seed = parseNumber(values.seed, "seed");
+  const summary = await generateSynth(values.out, p, { quiet: values.quiet });
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`synth: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The native TensorFlow backend (`make tensorflow`) against the wasm backend:
+ * plain ops, then the DeepID2 forward pass, one joint training step and
+ * feature extraction. Without the native install every test here is skipped,
+ * and the reason is printed.
+ *
+ * Tolerance: the two backends sum in different orders (oneDNN vs XNNPACK),
+ * so results are compared as max |a - b| / max |b| per tensor: 1e-5 for
+ * forward values, losses and features, 1e-4 for gradients (a deeper chain of
+ * float32 sums). Measured with libtensorflow 2.9.1 on x86-64: at most 1e-6
+ * forward and 2e-6 for gradients (NATIVE_TEST_VERBOSE=1 prints them).
+ *
+ * @module
+ */
+import assertStrict from "node:assert/strict";
+import { useBackend } from "./_test_helpers.ts";
+import { conv2dValid } from "./conv.ts";
+import {
+  createDeepID2,
+  defaultModelConfig,
+  disposeModel,
+  extractFeatures,
+  features,
+  logits,
+  normaliseImages,
+} from "./model.ts";
+import { loadedNative, loadNative } from "./native.ts";
+import { Rng } from "./rng.ts";
+import { tf } from "./tf.ts";
+import { DEFAULT_TRAIN, train } from "./train.ts";
+
+const reason = await loadNative("tensorflow");
+if (reason !== null) console.log(`native tests skipped: ${reason}`);
+const ignore = reason !== null;
+
+const FORWARD_TOL = 1e-5;
+const GRAD_TOL = 1e-4;
+
+type Name = "tensorflow" | "wasm" | "cpu";
+
+async function on(name: Name): Promise<void> {
+  if (name === "tensorflow") {
+    await tf.setBackend("tensorflow");
+    await tf.ready();
+    assertStrict.equal(tf.getBackend(), "tensorflow");
+  } else {
+    await useBackend(name);
+  }
+}
+
+/** Runs `fn` on each backend; returns its arrays per backend. */
+async function across<T>(
+  names: Name[],
+  fn: () => Promise<T> | T,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (const n of names) {
+    await on(n);
+    const before = tf.memory().numTensors;
+    out.push(await fn());
+    assertStrict.equal(
+      tf.memory().numTensors,
+      before,
+      `${n}: tensors leaked`,
+    );
+  }
+  return out;
+}
+
+/** max |a - b| / max |b|, with an error that names what differs. */
+function assertClose(
+  what: string,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  tol: number,
+): number {
+  assertStrict.equal(a.length, b.length, `${what}: length`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) throw new Error(`${what}: ${a[i]} at ${i}`);
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  const rel = diff / Math.max(scale, 1e-12);
+  if (!(rel <= tol)) {
+    throw new Error(
+      `${what}: tensorflow and wasm differ by ${rel.toExponential(2)} ` +
+        `of the largest magnitude ${scale.toExponential(2)} (tolerance ${tol})`,
+    );
+  }
+  if (Deno.env.get("NATIVE_TEST_VERBOSE")) {
+    console.log(`${what}: ${rel.toExponential(2)}`);
+  }
+  return rel;
+}
+
+function rand(shape: number[], seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
+}
+
+async function arrays(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  const out = [];
+  for (const t of ts) out.push(await t.data() as Float32Array);
+  tf.dispose(ts);
+  return out;
+}
+
+Deno.test({
+  name: "native: tfjs-node registers `tensorflow` in the project's tfjs-core",
+  ignore,
+  fn() {
+    const m = loadedNative()!;
+    assertStrict.ok(tf.engine().registryFactory["tensorflow"]);
+    const b = tf.findBackend("tensorflow") as unknown as {
+      binding: { TF_Version: string };
+    };
+    assertStrict.equal(b.binding.TF_Version, m.manifest.libtensorflow);
+    // No second copy of the kernels: tfjs-node's and ours are the same registry.
+    assertStrict.ok(tf.getKernel("Conv2D", "tensorflow"));
+    assertStrict.ok(tf.getKernel("Conv2D", "wasm"));
+  },
+});
+
+Deno.test({
+  name: "native: conv2d, matMul and their gradients agree with wasm and cpu",
+  ignore,
+  async fn() {
+    const run = async () => {
+      const x = rand([4, 13, 11, 3], 1) as tf.Tensor4D;
+      const w = rand([3, 3, 3, 8], 2) as tf.Tensor4D;
+      const a = rand([33, 70], 3) as tf.Tensor2D;
+      const m = rand([70, 20], 4) as tf.Tensor2D;
+      const up = rand([4, 11, 9, 8], 5);
+      const loss = (p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(tf.mul(conv2dValid(p as tf.Tensor4D, q as tf.Tensor4D), up));
+      const [gx, gw] = tf.grads(loss)([x, w]);
+      const [ga, gm] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(tf.square(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D)))
+      )([a, m]);
+      const out = await arrays([
+        tf.conv2d(x, w, 1, "valid"),
+        tf.matMul(a, m),
+        gx,
+        gw,
+        ga,
+        gm,
+      ]);
+      tf.dispose([x, w, a, m, up]);
+      return out;
+    };
+    const [t, w] = await across(["tensorflow", "wasm"], run);
+    const names = ["conv2d", "matMul", "conv dx", "conv dw", "matMul da", "dm"];
+    names.forEach((n, i) =>
+      assertClose(n, t[i], w[i], i < 2 ? FORWARD_TOL : GRAD_TOL)
+    );
+    // TensorFlow's own Conv2DBackpropFilter/Input (wasm has none) vs cpu's.
+    const native = async () => {
+      const x = rand([4, 13, 11, 3], 1) as tf.Tensor4D;
+      const w = rand([3, 3, 3, 8], 2) as tf.Tensor4D;
+      const g = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.sum(
+          tf.square(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, "valid")),
+        )
+      )([x, w]);
+      tf.dispose([x, w]);
+      return await arrays(g);
+    };
+    const [tn, cn] = await across(["tensorflow", "cpu"], native);
+    assertClose("native conv dx (vs cpu)", tn[0], cn[0], GRAD_TOL);
+    assertClose("native conv dw (vs cpu)", tn[1], cn[1], GRAD_TOL);
+  },
+});
+
+// The DeepID2 network at its real input size (55x47x3), small batch.
+const IDS = 10;
+const config = defaultModelConfig(IDS);
+const [H, W, C] = config.inputShape;
+const N = 24;
+const rng = new Rng(11);
+const images = Uint8Array.from({ length: N * H * W * C }, () => rng.int(256));
+const labels = Int32Array.from({ length: N }, (_, i) => i % IDS);
+
+Deno.test({
+  name: "native: DeepID2 forward pass agrees with wasm",
+  ignore,
+  async fn() {
+    const [t, w] = await across(["tensorflow", "wasm"], async () => {
+      const net = createDeepID2(config, 3);
+      const out = await arrays(tf.tidy(() => {
+        const x = normaliseImages(images, config.inputShape, [0, 5, 9, 17]);
+        const f = features(net, x);
+        return [f, logits(net, f)];
+      }));
+      disposeModel(net);
+      return out;
+    });
+    assertClose("features", t[0], w[0], FORWARD_TOL);
+    assertClose("logits", t[1], w[1], FORWARD_TOL);
+  },
+});
+
+Deno.test({
+  name: "native: one joint training step gives the same gradients as wasm",
+  ignore,
+  async fn() {
+    // lr 1, no momentum or decay: after one step, p0 - p1 is the gradient.
+    const tcfg = {
+      ...DEFAULT_TRAIN,
+      steps: 1,
+      pairsPerBatch: 4,
+      lambda: 0.05,
+      signal: "l2" as const,
+      learningRate: 1,
+      lrSchedule: "constant" as const,
+      momentum: 0,
+      weightDecay: 0,
+      checkpointEvery: 0,
+      seed: 5,
+    };
+    const data = { images, shape: config.inputShape, labels };
+    const [t, w] = await across(["tensorflow", "wasm"], async () => {
+      const net = createDeepID2(config, 3);
+      const before = new Map<string, Float32Array>();
+      for (const [k, v] of net.params) {
+        before.set(k, await v.data() as Float32Array);
+      }
+      const r = await train(net, data, tcfg, { progressLabel: null });
+      const grads = new Map<string, Float32Array>();
+      for (const [k, v] of net.params) {
+        const p1 = await v.data() as Float32Array;
+        grads.set(k, before.get(k)!.map((p0, i) => p0 - p1[i]));
+      }
+      disposeModel(net);
+      return { grads, log: r.log };
+    });
+    assertStrict.deepEqual([...t.grads.keys()], [...w.grads.keys()]);
+    let nonzero = 0;
+    for (const [k, g] of w.grads) {
+      assertClose(`gradient of ${k}`, t.grads.get(k)!, g, GRAD_TOL);
+      if (g.some((v) => v !== 0)) nonzero++;
+    }
+    assertStrict.ok(nonzero > w.grads.size / 2, "most gradients are nonzero");
+    const lt = t.log.at(-1)!;
+    const lw = w.log.at(-1)!;
+    assertClose(
+      "identification loss",
+      [lt.identLoss],
+      [lw.identLoss],
+      FORWARD_TOL,
+    );
+    assertClose(
+      "verification loss",
+      [lt.verifLoss],
+      [lw.verifLoss],
+      FORWARD_TOL,
+    );
+  },
+});
+
+Deno.test({
+  name: "native: feature extraction agrees with wasm",
+  ignore,
+  async fn() {
+    const [t, w] = await across(["tensorflow", "wasm"], async () => {
+      const net = createDeepID2(config, 4);
+      const f = await extractFeatures(net, images, config.inputShape, {
+        batchSize: 10,
+      });
+      disposeModel(net);
+      return f;
+    });
+    assertStrict.equal(t.length, N * config.deepid2Dim);
+    assertClose("extracted features", t, w, FORWARD_TOL);
+  },
+});
