@@ -113,7 +113,9 @@ async function main() {
     steps: Number(values.steps),
     backend: info.name,
   });
-  const extra = values["model-only"] ? {} : { ...await benchPrepare(), ...await benchEvaluation() };
+  const extra = values["model-only"]
+    ? {}
+    : { ...await benchPrepare(), ...await benchEvaluation() };
   console.log(JSON.stringify({ ...res, ...extra }));
 }
 

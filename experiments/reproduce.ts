@@ -199,11 +199,11 @@ async function main() {
         }).spawn(),
     );
     // Workers split the missing models by index; --force makes them retrain everything they own.
-    let done = 0;
+    // Workers report nothing (--quiet); the finished model files are the progress.
     const poll = setInterval(async () => {
       let d = 0;
       for (const t of missing) if (await exists(modelPath(t.key))) d++;
-      if (d !== done || Deno.stderr.isTerminal()) progress.update(done = d);
+      progress.update(d);
     }, 5000);
     const statuses = await Promise.all(children.map((c) => c.status));
     clearInterval(poll);

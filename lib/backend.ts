@@ -6,6 +6,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import { fastPaths, fastPathsFor } from "./fast_paths.ts";
 import { installWasmKernels } from "./wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
@@ -101,6 +102,7 @@ export async function initBackend(
     }
     if (why === null) {
       current = { requested: want, backend: tf.getBackend(), name, skipped };
+      Object.assign(fastPaths, fastPathsFor(tf.getBackend()));
       if (!options.quiet) {
         const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
         console.error(`backend: ${name}${rest}`);

@@ -16,10 +16,14 @@
  *
  * @module
  */
+import { fastPaths } from "./fast_paths.ts";
 import { tf } from "./tf.ts";
 
 /**
  * `conv2dValid(x, w)` = `tf.conv2d(x, w, 1, "valid")` with the custom gradient.
+ *
+ * Where the backend's own filter gradient is faster (see lib/fast_paths.ts),
+ * this is plain `tf.conv2d`.
  *
  * @param x input `[B, H, W, Cin]`
  * @param w filter `[kh, kw, Cin, Cout]`
@@ -34,6 +38,7 @@ export function conv2dValid(
   w: tf.Tensor4D,
   options: { inputGradient?: boolean } = {},
 ): tf.Tensor4D {
+  if (fastPaths.builtinConvGradient) return tf.conv2d(x, w, 1, "valid");
   return (options.inputGradient === false ? convNoDx : convOp)(
     x,
     w,

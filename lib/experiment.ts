@@ -267,6 +267,7 @@ export function resolveConfig<C extends Record<string, unknown>>(
 const TRAINING_CODE = [
   "lib/tf.ts",
   "lib/conv.ts",
+  "lib/fast_paths.ts",
   "lib/locally_shared.ts",
   "lib/matmul.ts",
   "lib/wasm_kernels.ts",
@@ -276,8 +277,15 @@ const TRAINING_CODE = [
   "lib/rng.ts",
 ];
 
-/** Hash of the source files that determine what a training produces. */
-async function codeHash(files: string[]): Promise<string> {
+/** Hash of source files, read once per process (edits during a run do not change it). */
+const codeHashes = new Map<string, Promise<string>>();
+function codeHash(files: string[]): Promise<string> {
+  const k = files.join("\n");
+  if (!codeHashes.has(k)) codeHashes.set(k, readCodeHash(files));
+  return codeHashes.get(k)!;
+}
+
+async function readCodeHash(files: string[]): Promise<string> {
   const root = new URL("../", import.meta.url);
   let all = "";
   for (const f of files) {
@@ -380,7 +388,12 @@ export async function openContext(
     cacheDir: flags.cacheDir,
     quiet: flags.quiet,
   });
-  const dataKey = (await sha256Hex(JSON.stringify(dataset.info))).slice(0, 16);
+  // Whether a crop cache was built in this run says nothing about the data.
+  const stable = JSON.stringify(
+    dataset.info,
+    (k, v) => (k === "cacheBuilt" ? undefined : v),
+  );
+  const dataKey = (await sha256Hex(stable)).slice(0, 16);
   return { flags, backend, dataset, dataKey };
 }
 

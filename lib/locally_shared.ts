@@ -23,6 +23,7 @@
  * @module
  */
 import { conv2dValid } from "./conv.ts";
+import { fastPaths } from "./fast_paths.ts";
 import { tf } from "./tf.ts";
 
 /** Geometry of a locally shared convolution. */
@@ -151,6 +152,9 @@ export function locallyShared(
     ]) as tf.Tensor4D;
     return tf.add(conv2dValid(x, w4, options), biases[0]);
   }
+  if (fastPaths.batchedRegions) {
+    return batchedRegions(x, weights, biases, spec, s);
+  }
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const xi = args[0] as tf.Tensor4D;
@@ -253,4 +257,49 @@ function patchGradient(
     }
   }
   return tf.addN(parts) as tf.Tensor4D;
+}
+
+/**
+ * The same layer as a few large ops, for backends with a fast BatchMatMul and
+ * rank-6 Transpose (TensorFlow): all regions in one batched product
+ * `[R, B * rh * rw, K] x [R, K, outC]`, gradients by autodiff.
+ */
+function batchedRegions(
+  x: tf.Tensor4D,
+  weights: tf.Tensor2D[],
+  biases: tf.Tensor1D[],
+  spec: LocallySharedSpec,
+  s: LocallySharedShape,
+): tf.Tensor4D {
+  const b = x.shape[0];
+  const { rh, rw, outC } = spec;
+  const w = tf.stack(weights) as tf.Tensor3D; // [R, K, outC]
+  const bias = tf.reshape(tf.stack(biases), [s.regions, 1, outC]);
+  const p = tf.reshape(extractPatches(x, spec.kh, spec.kw), [
+    b,
+    s.gh,
+    rh,
+    s.gw,
+    rw,
+    s.patch,
+  ]);
+  const pr = tf.reshape(tf.transpose(p, [1, 3, 0, 2, 4, 5]), [
+    s.regions,
+    b * rh * rw,
+    s.patch,
+  ]) as tf.Tensor3D;
+  const y = tf.reshape(tf.add(tf.matMul(pr, w), bias), [
+    s.gh,
+    s.gw,
+    b,
+    rh,
+    rw,
+    outC,
+  ]);
+  return tf.reshape(tf.transpose(y, [2, 0, 3, 1, 4, 5]), [
+    b,
+    s.outH,
+    s.outW,
+    outC,
+  ]) as tf.Tensor4D;
 }

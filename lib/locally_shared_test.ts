@@ -14,6 +14,7 @@ import {
   features,
   modelShapes,
 } from "./model.ts";
+import { fastPaths } from "./fast_paths.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
 
@@ -227,4 +228,35 @@ Deno.test("DeepID2 layer shapes for 55x47 and 47x47 inputs, and the parameter co
     () => modelShapes({ ...defaultModelConfig(10), inputShape: [53, 47, 3] }),
     /conv3 on input 53x47x3: output 9x8 is not divisible/,
   );
+});
+
+Deno.test("locallyShared: the batched-regions formulation (TensorFlow's fast path) gives the same values and gradients", async () => {
+  await useBackend("cpu");
+  const s = specs[0];
+  const x = rand([2, s.inH, s.inW, s.inC], 9) as tf.Tensor4D;
+  const [ws, bs] = params(s, 20);
+  const n = ws.length;
+  const f = (...a: tf.Tensor[]) =>
+    tf.sum(
+      tf.square(
+        locallyShared(
+          a[0] as tf.Tensor4D,
+          a.slice(1, 1 + n) as tf.Tensor2D[],
+          a.slice(1 + n) as tf.Tensor1D[],
+          s,
+        ),
+      ),
+    );
+  const regions = tf.grads(f)([x, ...ws, ...bs]);
+  try {
+    fastPaths.batchedRegions = true;
+    fastPaths.builtinConvGradient = true;
+    const batched = tf.grads(f)([x, ...ws, ...bs]);
+    for (let i = 0; i < regions.length; i++) {
+      assertAllClose(await batched[i].data(), await regions[i].data(), 1e-4);
+    }
+  } finally {
+    fastPaths.batchedRegions = false;
+    fastPaths.builtinConvGradient = false;
+  }
 });
