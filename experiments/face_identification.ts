@@ -22,7 +22,7 @@
 import {
   type AnalysisContext,
   type ExperimentDef,
-  lambdaName,
+  lambdaRuns,
   mainGuard,
   runExperiment,
 } from "../lib/experiment.ts";
@@ -67,13 +67,7 @@ function analyse(ctx: AnalysisContext, config: Config) {
 export const experiment: ExperimentDef<Config> = {
   name: "face_identification",
   defaults: () => ({ seeds: [1, 2, 3, 4, 5], far: 0.01 }),
-  runs: (config) =>
-    [config.bestLambda, 0].map((lambda) => ({
-      config: `lambda=${lambdaName(lambda)}`,
-      lambda,
-      signal: "l2",
-      columns: { lambda: lambdaName(lambda) },
-    })),
+  runs: (config) => lambdaRuns([config.bestLambda, 0]),
   analyse,
 };
 

@@ -18,7 +18,7 @@
  */
 import {
   type ExperimentDef,
-  lambdaName,
+  lambdaRuns,
   mainGuard,
   runExperiment,
 } from "../lib/experiment.ts";
@@ -38,13 +38,7 @@ export const experiment: ExperimentDef<Config> = {
       ? [0, 0.05, Infinity]
       : [0, 5e-4, 5e-3, 0.05, 0.5, 5, Infinity],
   }),
-  runs: (config) =>
-    config.lambdas.map((lambda) => ({
-      config: `lambda=${lambdaName(lambda)}`,
-      lambda,
-      signal: "l2",
-      columns: { lambda: lambdaName(lambda) },
-    })),
+  runs: (config) => lambdaRuns(config.lambdas),
 };
 
 if (import.meta.main) {

@@ -24,7 +24,7 @@ import {
   type AnalysisContext,
   configFileName,
   type ExperimentDef,
-  lambdaName,
+  lambdaRuns,
   mainGuard,
   runExperiment,
   writeCsv,
@@ -88,13 +88,7 @@ async function analyse(ctx: AnalysisContext, config: Config) {
 export const experiment: ExperimentDef<Config> = {
   name: "variance_spectra",
   defaults: () => ({ scatterIdentities: 6 }),
-  runs: (config) =>
-    [0, config.bestLambda, Infinity].map((lambda) => ({
-      config: `lambda=${lambdaName(lambda)}`,
-      lambda,
-      signal: "l2",
-      columns: { lambda: lambdaName(lambda) },
-    })),
+  runs: (config) => lambdaRuns([0, config.bestLambda, Infinity]),
   analyse,
 };
 

@@ -853,3 +853,13 @@ export async function mainGuard(
 export function lambdaName(lambda: number): string {
   return lambda === Infinity ? "inf" : String(lambda);
 }
+
+/** One run per λ with the L2 signal: config `lambda=<λ>`, column `lambda`. */
+export function lambdaRuns(lambdas: number[]): RunSpec[] {
+  return lambdas.map((lambda) => ({
+    config: `lambda=${lambdaName(lambda)}`,
+    lambda,
+    signal: "l2",
+    columns: { lambda: lambdaName(lambda) },
+  }));
+}
