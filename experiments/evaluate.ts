@@ -24,10 +24,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { readPairs } from "../datasets/lfw.ts";
 import { InputError, writeTextAtomic } from "../lib/io.ts";
+import { csvRecords, readText } from "./_csv.ts";
 import { JointBayesianModel } from "../lib/joint_bayesian.ts";
 import {
   jointBayesianScorer,
@@ -69,37 +69,6 @@ export interface SourcedRow extends VerificationRow {
   line: number;
 }
 
-/** CSV records with the 1-based line each starts on. */
-function readCsv(
-  path: string,
-  text: string,
-): { line: number; fields: string[] }[] {
-  try {
-    const records = parse(text, {
-      info: true,
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
-    return records.map((r) => ({ line: r.info.lines, fields: r.record }));
-  } catch (e) {
-    const line = (e as { lines?: number }).lines ?? 0;
-    throw new InputError(path, line, `not valid CSV: ${(e as Error).message}`);
-  }
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(path, 0, `file not found (expected ${what})`);
-    }
-    throw e;
-  }
-}
-
 /**
  * Reads a scores file: header, then `fold,label,score` in any column order.
  *
@@ -107,7 +76,11 @@ async function readText(path: string, what: string): Promise<string> {
  * @returns protocol rows with their line numbers
  */
 export async function readScoresCsv(path: string): Promise<SourcedRow[]> {
-  const records = readCsv(path, await readText(path, "a fold,label,score CSV"));
+  const records = csvRecords(
+    path,
+    await readText(path, "a fold,label,score CSV"),
+    { trim: true },
+  );
   if (records.length === 0) {
     throw new InputError(
       path,
@@ -220,7 +193,11 @@ export interface FeatureTable {
  * @returns paths, features [N, D] and D
  */
 export async function readFeaturesCsv(path: string): Promise<FeatureTable> {
-  const records = readCsv(path, await readText(path, "a path,f0,f1,... CSV"));
+  const records = csvRecords(
+    path,
+    await readText(path, "a path,f0,f1,... CSV"),
+    { trim: true },
+  );
   if (records.length === 0) {
     throw new InputError(
       path,
