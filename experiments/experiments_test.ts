@@ -176,3 +176,134 @@ Deno.test({
     assertStrict.match(text, /joint_lambda: 0 ran, 3 skipped/);
   },
 });
+
+Deno.test("paper profile: its configuration loads and a smoke-sized version runs on real-format data (--data DIR)", async () => {
+  const data = `${tmp}/realformat`;
+  const { generateSynth } = await import("../datasets/synthfaces.ts");
+  const { SYNTH_PROFILES } = await import("../datasets/mod.ts");
+  await generateSynth(data, {
+    ...SYNTH_PROFILES.smoke,
+    identities: 20,
+    heldOutIdentities: 6,
+  }, { quiet: true });
+  const def = (await import("./joint_lambda.ts")).experiment;
+  const out = `${tmp}/paper`;
+  const r = await runExperiment(def, [
+    "--profile",
+    "paper",
+    "--data",
+    data,
+    "--backend",
+    "wasm",
+    "--quiet",
+    "--cache",
+    cache,
+    "--out",
+    out,
+    // The paper's settings, shrunk to this data: 8192 -> 14 identities, 100k -> 2 steps.
+    "--trainIdentities=14",
+    "--heldOutIdentities=6",
+    "--steps=2",
+    "--pairsPerBatch=4",
+    "--jbPcaDim=8",
+    "--evalBatch=32",
+    "--lambdas=0.05",
+  ]);
+  assertStrict.deepEqual(r.ran, ["lambda=0.05"]);
+  const meta = JSON.parse(
+    await Deno.readTextFile(`${out}/joint_lambda.meta.json`),
+  );
+  assertStrict.equal(meta.profile, "paper");
+  assertStrict.equal(meta.config.jbPcaDim, 8);
+  assertStrict.equal(meta.config.pairsPerBatch, 4);
+  // The unshrunk paper config as it loads.
+  const { PROFILE_DEFAULTS } = await import("../lib/profiles.ts");
+  assertStrict.equal(PROFILE_DEFAULTS.paper.trainIdentities, 8192);
+  assertStrict.equal(PROFILE_DEFAULTS.paper.heldOutIdentities, 1985);
+  assertStrict.equal(PROFILE_DEFAULTS.paper.jbPcaDim, 180);
+  await assertStrict.rejects(
+    () =>
+      runExperiment(def, [
+        "--profile",
+        "paper",
+        "--data",
+        `${tmp}/nowhere`,
+        "--quiet",
+        "--backend",
+        "wasm",
+      ]),
+    /nowhere/,
+  );
+});
+
+Deno.test("reproduce: killed mid-training, the next run resumes and gives the same numbers as an uninterrupted run", async () => {
+  const script = new URL("./reproduce.ts", import.meta.url).pathname;
+  const args = (out: string, c: string) => [
+    "run",
+    "-A",
+    script,
+    "--profile",
+    "smoke",
+    "--backend",
+    "wasm",
+    "--quiet",
+    "--cache",
+    c,
+    "--out",
+    out,
+    "--only",
+    "identification_only",
+    "--steps=60",
+    "--checkpointEvery=5",
+    "--jobs",
+    "1",
+  ];
+  // The smoke data is shared; models and results are per run.
+  const cacheA = `${tmp}/cacheA`;
+  const cacheB = `${tmp}/cacheB`;
+  for (const c of [cacheA, cacheB]) {
+    await Deno.mkdir(`${c}`, { recursive: true });
+    await Deno.symlink(`${cache}/synth`, `${c}/synth`);
+  }
+  const clean = await new Deno.Command(Deno.execPath(), {
+    args: args(`${tmp}/outA`, cacheA),
+    stderr: "null",
+  })
+    .output();
+  assertStrict.ok(clean.success);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: args(`${tmp}/outB`, cacheB),
+    stderr: "null",
+  }).spawn();
+  // Wait for a checkpoint, then kill the whole run.
+  const models = `${cacheB}/models`;
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const names = await exists(models)
+      ? [...Deno.readDirSync(models)].map((e) => e.name)
+      : [];
+    if (names.some((n) => n.endsWith(".ckpt"))) break;
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  // Workers are separate processes: end them too.
+  await new Deno.Command("pkill", { args: ["-9", "-f", `--cache ${cacheB}`] })
+    .output();
+  assertStrict.ok(
+    !await exists(`${tmp}/outB/identification_only.csv`),
+    "killed before any result",
+  );
+  const ckpts = [...Deno.readDirSync(models)].filter((e) =>
+    e.name.endsWith(".ckpt")
+  );
+  assertStrict.equal(ckpts.length, 1, "a checkpoint to resume from");
+  const resumed = await new Deno.Command(Deno.execPath(), {
+    args: args(`${tmp}/outB`, cacheB),
+    stderr: "null",
+  })
+    .output();
+  assertStrict.ok(resumed.success);
+  const a = await readCsv(`${tmp}/outA/identification_only.csv`);
+  const b = await readCsv(`${tmp}/outB/identification_only.csv`);
+  assertStrict.deepEqual(b, a, "resumed run gives the same numbers");
+});

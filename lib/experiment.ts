@@ -564,18 +564,43 @@ export function verifyAll(
   return out;
 }
 
-/** The three scorers; Joint Bayesian is fitted on the held-out identities' features. */
+/**
+ * The three scorers; Joint Bayesian is fitted on the held-out identities'
+ * features. A network whose features all died (every ReLU of the DeepID2
+ * layer at zero, which a too-large λ or learning rate can cause) gives
+ * features with no variance: Joint Bayesian cannot be fitted then, and it
+ * scores every pair alike (chance), as L2 and cosine do on such features.
+ */
 export function makeScorers(
   heldOut: FaceSet,
   heldOutFeatures: Float32Array,
   dim: number,
   pcaDim: number,
 ): Scorer[] {
-  const jb = fitJointBayesian(heldOutFeatures, dim, heldOut.labels, {
-    pcaDim,
-    maxIter: 200,
-  });
-  return [l2Scorer, cosineScorer, jointBayesianScorer(jb)];
+  let jb: Scorer;
+  if (heldOutFeatures.some((v) => v !== heldOutFeatures[0])) {
+    jb = jointBayesianScorer(
+      fitJointBayesian(heldOutFeatures, dim, heldOut.labels, {
+        pcaDim,
+        maxIter: 200,
+      }),
+    );
+  } else {
+    jb = { name: "joint_bayesian", prepare: () => () => 0 };
+  }
+  return [l2Scorer, cosineScorer, jb];
+}
+
+/** Fraction of feature dimensions that are zero on every image (dead ReLUs). */
+export function deadFeatureFraction(
+  features: Float32Array,
+  dim: number,
+): number {
+  const alive = new Uint8Array(dim);
+  for (let i = 0; i < features.length; i++) {
+    if (features[i] !== 0) alive[i % dim] = 1;
+  }
+  return 1 - alive.reduce((a, b) => a + b, 0) / dim;
 }
 
 async function gitInfo(): Promise<{ commit: string; dirty: boolean }> {
@@ -737,6 +762,7 @@ export async function runExperiment<C extends Record<string, unknown>>(
           "tar_at_far_1e-3": round(v["tar_at_far_1e-3"]),
           "tar_at_far_1e-2": round(v["tar_at_far_1e-2"]),
           n_pairs: v.n_pairs,
+          dead_features: round(deadFeatureFraction(testFeatures, dim), 4),
           seed: flags.seed,
           backend: ctx.backend.name,
           profile: flags.profile,
