@@ -232,7 +232,8 @@ export async function listDir(path: string): Promise<Deno.DirEntry[]> {
 }
 
 /** Folders under results/ that are never an experiment's shards. */
-const NOT_EXPERIMENTS = new Set(["roc", "figures"]);
+// roc/ and figures/ hold per-file outputs; smoke/ and paper/ are other profiles' results folders.
+const NOT_EXPERIMENTS = new Set(["roc", "figures", "smoke", "paper"]);
 
 /** Paper order of the experiments; others follow alphabetically. */
 const PAPER_ORDER = [

@@ -35,7 +35,7 @@ import {
 } from "../lib/experiment.ts";
 import { Progress } from "../lib/progress.ts";
 import { disposeModel } from "../lib/model.ts";
-import { writeExperimentFigures } from "./tables.ts";
+import { writeExperimentFigures, writeTables } from "./tables.ts";
 
 /** Experiment scripts in the order reproduce runs them. */
 export const EXPERIMENTS = [
@@ -230,6 +230,11 @@ async function main() {
       k + 1,
       `${def.name}: ${r.ran.length} ran, ${r.skipped.length} skipped`,
     );
+  }
+  if (flags.out !== "results") {
+    // Other profiles' folders get their TABLES.md here (make tables covers results/ and the README).
+    await writeTables(flags.out, { readme: "", figures: false });
+    console.error(`reproduce: wrote ${flags.out}/TABLES.md`);
   }
   console.error(
     `reproduce: done in ${((performance.now() - t0) / 60000).toFixed(1)} min`,

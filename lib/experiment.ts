@@ -133,7 +133,7 @@ export const FLAG_HELP = `flags:
   --backend auto|tensorflow-gpu|tensorflow|wasm|cpu   (default auto)
   --data synth|DIR              synthetic faces, or DIR with celeba/ and lfw/ in their real formats
   --seed N                      one seed for data order, initialisation, splits (default 1)
-  --out DIR                     results folder (default results)
+  --out DIR                     results folder (default results/ for quick, results/<profile>/ otherwise)
   --resume[=false]              continue interrupted trainings from their checkpoints (default true)
   --force                       recompute configurations whose results already exist
   --shard i/n                   run only configurations i, i+n, i+2n, ... (0-based)
@@ -200,7 +200,7 @@ export function parseFlags(argv: string[]): CommonFlags {
       backend: { type: "string", default: "auto" },
       data: { type: "string", default: "synth" },
       seed: { type: "string", default: "1" },
-      out: { type: "string", default: "results" },
+      out: { type: "string" },
       resume: { type: "boolean", default: true },
       "no-resume": { type: "boolean", default: false },
       force: { type: "boolean", default: false },
@@ -240,7 +240,10 @@ export function parseFlags(argv: string[]): CommonFlags {
     backend: values.backend!,
     data: values.data!,
     seed,
-    out: values.out!,
+    // The quick profile owns results/; the others write beside it, so a smoke
+    // try-out never mixes with the committed quick results.
+    out: values.out ??
+      (values.profile === "quick" ? "results" : `results/${values.profile}`),
     resume: values.resume! && !values["no-resume"],
     force: values.force!,
     shard: [Number(sm[1]), Number(sm[2])],

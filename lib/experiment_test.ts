@@ -89,3 +89,9 @@ Deno.test("parseFlags: defaults, shards, resume, and clear errors", () => {
   assertStrict.equal(lambdaName(Infinity), "inf");
   assertStrict.equal(lambdaName(0.05), "0.05");
 });
+
+Deno.test("parseFlags: quick writes to results/, other profiles to results/<profile>/ unless --out", () => {
+  assertStrict.equal(parseFlags([]).out, "results");
+  assertStrict.equal(parseFlags(["--profile", "smoke"]).out, "results/smoke");
+  assertStrict.equal(parseFlags(["--profile", "paper", "--out", "x"]).out, "x");
+});
