@@ -272,3 +272,18 @@ Deno.test("pair sampler: the set fraction of positives, seeded; learning-rate sc
   assertStrict.equal(learningRateAt(60, { ...c, lrSchedule: "step" }), 0.1);
   assertStrict.equal(learningRateAt(99, { ...c, lrSchedule: "constant" }), 1);
 });
+
+Deno.test("train: the evaluation callback runs every evalEvery steps with the current step", async () => {
+  await useBackend("wasm");
+  const net = createDeepID2(defaultModelConfig(8), 1);
+  const seen: number[] = [];
+  await train(net, tinyData(), { ...quick, steps: 6 }, {
+    progressLabel: null,
+    evalEvery: 2,
+    onEval: (step) => {
+      seen.push(step);
+    },
+  });
+  assertStrict.deepEqual(seen, [2, 4, 6]);
+  disposeModel(net);
+});
