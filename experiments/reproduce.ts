@@ -26,6 +26,7 @@ import {
   type ExperimentDef,
   FLAG_HELP,
   mainGuard,
+  type ModelPlan,
   modelPlan,
   openContext,
   parseFlags,
@@ -110,18 +111,18 @@ async function planTrainings(
   defs: AnyDef[],
   flags: CommonFlags,
   ctx: Awaited<ReturnType<typeof openContext>>,
-): Promise<{ key: string; run: RunSpec; def: AnyDef }[]> {
+): Promise<{ key: string; plan: ModelPlan; def: AnyDef; run: RunSpec }[]> {
   const seen = new Set<string>();
-  const out: { key: string; run: RunSpec; def: AnyDef }[] = [];
+  const out: { key: string; plan: ModelPlan; def: AnyDef; run: RunSpec }[] = [];
   for (const def of defs) {
     const config = resolveConfig(def, flags);
     const runs = def.runs(config, { dataset: ctx.dataset })
       .filter((_: RunSpec, i: number) => i % flags.shard[1] === flags.shard[0]);
     for (const run of runs) {
-      const { key } = await modelPlan(run, config, ctx);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push({ key, run, def });
+      const plan = await modelPlan(run, config, ctx);
+      if (seen.has(plan.key)) continue;
+      seen.add(plan.key);
+      out.push({ key: plan.key, plan, def, run });
     }
   }
   return out;
@@ -148,10 +149,8 @@ async function main() {
       if (k % n !== i || (!flags.force && await exists(modelPath(t.key)))) {
         continue;
       }
-      const config = resolveConfig(t.def, flags);
       const { net } = await ensureModel(
-        t.run,
-        config,
+        t.plan,
         ctx,
         `${t.def.name} ${t.run.config}`,
       );

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { parseArgs } from "node:util";
 import { loadDataset, SYNTH_PROFILES } from "../datasets/mod.ts";
@@ -424,22 +425,33 @@ function trainConfigFor(
   };
 }
 
-/** The model key and the training it stands for. */
+/** A training to run or reuse: its cache key and what it stands for. */
+export interface ModelPlan {
+  key: string;
+  model: ModelConfig;
+  train: TrainConfig;
+  /** Training identities when a subset (Fig. 6); undefined = all. */
+  identities: number | undefined;
+}
+
+/**
+ * The model key and the training it stands for. Cheap: the identity subset
+ * is only cut when the model has to be trained.
+ */
 export async function modelPlan(
   run: RunSpec,
   config: CommonConfig,
   ctx: RunContext,
-): Promise<
-  { key: string; model: ModelConfig; train: TrainConfig; set: FaceSet }
-> {
+): Promise<ModelPlan> {
   // All identities = no subset, so Fig. 6's largest n shares the model of the other experiments.
   const n = run.identities !== undefined &&
       run.identities < ctx.dataset.train.identities.length
     ? run.identities
     : undefined;
-  const set = subsetTrain(ctx.dataset.train, n, ctx.flags.seed);
   const model: ModelConfig = {
-    ...defaultModelConfig(run.lambda === Infinity ? 0 : set.identities.length),
+    ...defaultModelConfig(
+      run.lambda === Infinity ? 0 : n ?? ctx.dataset.train.identities.length,
+    ),
     inputShape: [config.cropHeight, config.cropWidth, config.channels],
   };
   const trainCfg = trainConfigFor(run, config, ctx.flags.seed);
@@ -452,7 +464,7 @@ export async function modelPlan(
     code: await codeHash(TRAINING_CODE),
   };
   const key = (await sha256Hex(configToJson(parts))).slice(0, 24);
-  return { key, model, train: trainCfg, set };
+  return { key, model, train: trainCfg, identities: n };
 }
 
 /**
@@ -461,15 +473,13 @@ export async function modelPlan(
  * checkpoint when one exists (unless `--force` or `--resume=false`).
  */
 export async function ensureModel(
-  run: RunSpec,
-  config: CommonConfig,
+  plan: ModelPlan,
   ctx: RunContext,
   label: string,
   options: { force?: boolean } = {},
 ): Promise<
   { net: DeepID2; key: string; trained: boolean; imagesPerSecond?: number }
 > {
-  const plan = await modelPlan(run, config, ctx);
   const dir = `${ctx.flags.cacheDir}/models`;
   const final = `${dir}/${plan.key}.model`;
   const ckpt = `${dir}/${plan.key}.ckpt`;
@@ -480,7 +490,8 @@ export async function ensureModel(
     return { net: await loadModel(final), key: plan.key, trained: false };
   }
   const net = createDeepID2(plan.model, ctx.flags.seed);
-  const r = await train(net, plan.set, plan.train, {
+  const set = subsetTrain(ctx.dataset.train, plan.identities, ctx.flags.seed);
+  const r = await train(net, set, plan.train, {
     checkpointPath: ckpt,
     resume: ctx.flags.resume,
     progressLabel: ctx.flags.quiet ? null : label,
@@ -704,8 +715,7 @@ export async function runExperiment<C extends Record<string, unknown>>(
     }
     const tRun = performance.now();
     const { net, trained, imagesPerSecond } = await ensureModel(
-      run,
-      config,
+      plan,
       ctx,
       label,
       {
@@ -816,7 +826,6 @@ export async function runExperiment<C extends Record<string, unknown>>(
   }
   // Merge every configuration of this experiment that has results (this or earlier shards).
   const rows: Record<string, unknown>[] = [];
-  const { parse } = await import("csv-parse/sync");
   for (const run of runs) {
     const path = `${perConfigDir}/${configFileName(run.config)}.csv`;
     if (!await exists(path)) continue;
