@@ -11,6 +11,7 @@ import { installWasmKernels } from "./wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadNative } from "./native.ts";
+import { installNativeKernels } from "./native_kernels.ts";
 
 /** The names `--backend` accepts. */
 export const BACKENDS = [
@@ -103,6 +104,9 @@ export async function initBackend(
     if (why === null) {
       current = { requested: want, backend: tf.getBackend(), name, skipped };
       Object.assign(fastPaths, fastPathsFor(tf.getBackend()));
+      if (tf.getBackend() === "tensorflow") {
+        Object.assign(fastPaths, await installNativeKernels());
+      }
       if (!options.quiet) {
         const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
         console.error(`backend: ${name}${rest}`);

@@ -38,7 +38,7 @@ export function conv2dValid(
   w: tf.Tensor4D,
   options: { inputGradient?: boolean } = {},
 ): tf.Tensor4D {
-  if (fastPaths.builtinConvGradient) return tf.conv2d(x, w, 1, "valid");
+  if (fastPaths.builtinGradients) return tf.conv2d(x, w, 1, "valid");
   return (options.inputGradient === false ? convNoDx : convOp)(
     x,
     w,

@@ -268,12 +268,20 @@ export function resolveConfig<C extends Record<string, unknown>>(
   return applyOverrides(defaults, flags.overrides) as CommonConfig & C;
 }
 
-const TRAINING_CODE = [
+/**
+ * The files whose code decides a trained model's numbers (part of its cache
+ * key): everything lib/train.ts imports, except checkpointing, file and
+ * progress helpers (a test keeps this list complete).
+ */
+export const TRAINING_CODE = [
   "lib/tf.ts",
+  "lib/activations.ts",
   "lib/conv.ts",
   "lib/fast_paths.ts",
+  "lib/joint_loss.ts",
   "lib/locally_shared.ts",
   "lib/matmul.ts",
+  "lib/native_kernels.ts",
   "lib/wasm_kernels.ts",
   "lib/model.ts",
   "lib/losses.ts",

@@ -6,6 +6,7 @@ import {
   makeScorers,
   parseFlags,
   subsetTrain,
+  TRAINING_CODE,
 } from "./experiment.ts";
 
 function faceSet(labels: number[]): FaceSet {
@@ -94,4 +95,26 @@ Deno.test("parseFlags: quick writes to results/, other profiles to results/<prof
   assertStrict.equal(parseFlags([]).out, "results");
   assertStrict.equal(parseFlags(["--profile", "smoke"]).out, "results/smoke");
   assertStrict.equal(parseFlags(["--profile", "paper", "--out", "x"]).out, "x");
+});
+
+Deno.test("TRAINING_CODE holds every module lib/train.ts runs (the model cache key)", async () => {
+  // Checkpoint files, file helpers and the progress line do not change numbers.
+  const exempt = new Set(["lib/checkpoint.ts", "lib/io.ts", "lib/progress.ts"]);
+  const seen = new Set<string>();
+  const walk = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = await Deno.readTextFile(
+      new URL(`../${file}`, import.meta.url),
+    );
+    for (const m of text.matchAll(/from "\.\/([\w.]+\.ts)"/g)) {
+      await walk(`lib/${m[1]}`);
+    }
+  };
+  await walk("lib/train.ts");
+  const missing = [...seen].filter((f) =>
+    !exempt.has(f) && !TRAINING_CODE.includes(f)
+  );
+  assertStrict.deepEqual(missing, []);
+  assertStrict.ok(seen.has("lib/joint_loss.ts") && seen.has("lib/model.ts"));
 });

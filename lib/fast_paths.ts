@@ -5,7 +5,8 @@
  * because its batched and transposed products and its own filter gradient
  * are slow or missing. TensorFlow's kernels have the opposite profile: few
  * large ops (one batched product over all regions, its own
- * Conv2DBackpropFilter/Input) are faster there. {@linkcode initBackend}
+ * Conv2DBackpropFilter/Input) are faster there, and it has fused kernels
+ * tfjs does not use (lib/native_kernels.ts). {@linkcode initBackend}
  * picks the paths for the backend it starts; tests set them directly to check
  * that both give the same numbers.
  *
@@ -14,20 +15,43 @@
 
 /** The formulation switches. */
 export interface FastPaths {
-  /** Use tfjs's own conv2d gradient (Conv2DBackpropFilter/Input kernels). */
-  builtinConvGradient: boolean;
+  /** tfjs's own conv2d and matMul gradients (Conv2DBackpropFilter/Input, transposed products). */
+  builtinGradients: boolean;
   /** Locally shared layers as one batched product over all regions (autodiff gradient). */
   batchedRegions: boolean;
+  /** ReLU gradient by TensorFlow's fused `ReluGrad` (lib/native_kernels.ts). */
+  nativeOps: boolean;
+  /** Max-pooling by oneDNN with an argmax workspace (lib/native_kernels.ts). */
+  poolWorkspace: boolean;
+  /** conv1/conv2's per-channel bias added after max-pooling (lib/model.ts). */
+  biasAfterPool: boolean;
+  /** The joint loss and its gradient computed on the host (lib/joint_loss.ts). */
+  hostLoss: boolean;
 }
 
 /** The switches in force (process-wide, like the tfjs backend). */
 export const fastPaths: FastPaths = {
-  builtinConvGradient: false,
+  builtinGradients: false,
   batchedRegions: false,
+  nativeOps: false,
+  poolWorkspace: false,
+  biasAfterPool: false,
+  hostLoss: false,
 };
 
-/** The paths that are fastest on a backend (measured on these machines). */
+/**
+ * The paths that are fastest on a backend (measured on these machines). The
+ * native kernels are off here: {@linkcode initBackend} turns on those that
+ * `installNativeKernels` found working.
+ */
 export function fastPathsFor(backend: string): FastPaths {
   const native = backend === "tensorflow";
-  return { builtinConvGradient: native, batchedRegions: native };
+  return {
+    builtinGradients: native,
+    batchedRegions: native,
+    nativeOps: false,
+    poolWorkspace: false,
+    biasAfterPool: native,
+    hostLoss: native,
+  };
 }

@@ -15,8 +15,10 @@
  * slower than a plain 2-D product), slices along the leading axis and
  * `SplitV`/`Unpack` are slow, and tfjs's default slice gradient pads every
  * region back to the full tensor. So the regions are cut from the patch
- * tensor with the batch axis kept whole, each region has its own weight
- * tensor, and the backward pass uses explicit 2-D transposes.
+ * tensor with the batch axis kept whole, each region's bank is cut from the
+ * layer's `[R, K, outC]` weights along the leading axis (a contiguous copy),
+ * and the backward pass uses explicit 2-D transposes. On TensorFlow the layer
+ * is a few large ops instead (`batchedRegions` below).
  *
  * Stride 1, valid padding; the output size must be divisible by the region.
  *
@@ -117,49 +119,60 @@ export function extractPatches(
  * The locally shared convolution.
  *
  * @param x input `[B, inH, inW, inC]`
- * @param weights one `[kh * kw * inC, outC]` per region, index gi * gw + gj
- * @param biases one `[outC]` per region
+ * @param weights `[R, kh * kw * inC, outC]`, bank `r` for region
+ *   `(gi, gj)` at `r = gi * gw + gj`, rows ordered (dy, dx, cin)
+ * @param biases `[R, outC]`, or `null` for none
  * @param options `inputGradient: false` skips the gradient for `x` (network input)
  * @returns `[B, outH, outW, outC]` (no activation)
  */
 export function locallyShared(
   x: tf.Tensor4D,
-  weights: tf.Tensor2D[],
-  biases: tf.Tensor1D[],
+  weights: tf.Tensor3D,
+  biases: tf.Tensor2D | null,
   spec: LocallySharedSpec,
   options: { inputGradient?: boolean } = {},
 ): tf.Tensor4D {
   const s = locallySharedShape(spec);
-  if (weights.length !== s.regions || biases.length !== s.regions) {
+  const [r, k, o] = weights.shape;
+  if (r !== s.regions || k !== s.patch || o !== spec.outC) {
     throw new Error(
-      `locally shared layer needs ${s.regions} weight and bias tensors, got ${weights.length} and ${biases.length}`,
+      `locally shared weights must be [${s.regions}, ${s.patch}, ${spec.outC}] ` +
+        `(banks, patch, outC), got [${weights.shape}]`,
     );
   }
-  for (const w of weights) {
-    if (w.shape[0] !== s.patch || w.shape[1] !== spec.outC) {
-      throw new Error(
-        `region weight must be [${s.patch}, ${spec.outC}], got [${w.shape}]`,
-      );
+  if (biases === null) {
+    if (s.regions !== 1) {
+      throw new Error("only a one-bank layer can leave its bias out");
     }
+  } else if (biases.shape[0] !== s.regions || biases.shape[1] !== spec.outC) {
+    throw new Error(
+      `locally shared biases must be [${s.regions}, ${spec.outC}], got [${biases.shape}]`,
+    );
   }
   if (s.regions === 1) {
     // One bank: an ordinary convolution, on the fast conv2d path.
-    const w4 = tf.reshape(weights[0], [
+    const w4 = tf.reshape(weights, [
       spec.kh,
       spec.kw,
       spec.inC,
       spec.outC,
     ]) as tf.Tensor4D;
-    return tf.add(conv2dValid(x, w4, options), biases[0]);
+    const y = conv2dValid(x, w4, options);
+    return biases === null ? y : tf.add(y, tf.reshape(biases, [spec.outC]));
   }
   if (fastPaths.batchedRegions) {
-    return batchedRegions(x, weights, biases, spec, s);
+    return batchedRegions(x, weights, biases!, spec, s);
   }
   const op = tf.customGrad((...args: unknown[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const xi = args[0] as tf.Tensor4D;
-    const ws = args.slice(1, 1 + s.regions) as tf.Tensor2D[];
-    const bs = args.slice(1 + s.regions) as tf.Tensor1D[];
+    const [xi, w, b, save] = args as [
+      tf.Tensor4D,
+      tf.Tensor3D,
+      tf.Tensor2D,
+      tf.GradSaveFunc,
+    ];
+    // Banks cut along the leading axis: contiguous copies.
+    const ws = banks(w, s.regions) as tf.Tensor2D[];
+    const bs = banks(b, s.regions) as tf.Tensor1D[];
     const p = extractPatches(xi, spec.kh, spec.kw); // [B, outH, outW, K]
     save([p, ...ws]);
     const value = assemble(
@@ -177,19 +190,31 @@ export function locallyShared(
         const ws = saved.slice(1) as tf.Tensor2D[];
         const dyr = regionBlocks(dy as tf.Tensor4D, spec, s); // R x [n, outC]
         const pr = regionBlocks(p, spec, s); // R x [n, K]
-        const dw = pr.map((q, r) => tf.matMul(tf.transpose(q), dyr[r]));
-        const db = dyr.map((q) => tf.sum(q, 0));
+        const dw = tf.stack(
+          pr.map((q, r) => tf.matMul(tf.transpose(q), dyr[r])),
+        );
+        const db = tf.stack(dyr.map((q) => tf.sum(q, 0)));
         const dp = assemble(
           dyr.map((q, r) => tf.matMul(q, tf.transpose(ws[r]))),
           xi.shape[0],
           spec,
           s,
         ); // [B, outH, outW, K]
-        return [patchGradient(dp, xi.shape, spec), ...dw, ...db];
+        return [patchGradient(dp, xi.shape, spec), dw, db];
       },
     };
   });
-  return op(x, ...weights, ...biases) as tf.Tensor4D;
+  return op(x, weights, biases!) as tf.Tensor4D;
+}
+
+/** The R banks of `[R, ...]` as R tensors of the trailing shape. */
+function banks(t: tf.Tensor, regions: number): tf.Tensor[] {
+  const rest = t.shape.slice(1);
+  return Array.from(
+    { length: regions },
+    (_, r) =>
+      tf.reshape(tf.slice(t, [r, ...rest.map(() => 0)], [1, ...rest]), rest),
+  );
 }
 
 /** Cuts `[B, outH, outW, D]` into R matrices `[B * rh * rw, D]`. */
@@ -260,22 +285,59 @@ function patchGradient(
 }
 
 /**
- * The same layer as a few large ops, for backends with a fast BatchMatMul and
- * rank-6 Transpose (TensorFlow): all regions in one batched product
- * `[R, B * rh * rw, K] x [R, K, outC]`, gradients by autodiff.
+ * Patches as one depthwise convolution with a one-hot filter (channel
+ * `c * kh * kw + dy * kw + dx` = input channel `c` at offset `(dy, dx)`):
+ * one kernel forward and one (`DepthwiseConv2dNativeBackpropInput`)
+ * backward, where {@linkcode extractPatches} takes k*k slices and a concat,
+ * and k*k pads and a sum for its gradient.
+ *
+ * @returns `[B, outH, outW, inC * kh * kw]`, channels ordered (cin, dy, dx)
+ */
+export function extractPatchesChannelMajor(
+  x: tf.Tensor4D,
+  kh: number,
+  kw: number,
+): tf.Tensor4D {
+  const c = x.shape[3];
+  const taps = kh * kw;
+  const f = new Float32Array(taps * c * taps);
+  for (let t = 0; t < taps; t++) {
+    for (let ch = 0; ch < c; ch++) f[(t * c + ch) * taps + t] = 1;
+  }
+  return tf.depthwiseConv2d(
+    x,
+    tf.tensor4d(f, [kh, kw, c, taps]),
+    1,
+    "valid",
+  );
+}
+
+/**
+ * The same layer as a few large ops, for backends with a fast BatchMatMul,
+ * depthwise convolution and rank-6 Transpose (TensorFlow): patches from one
+ * depthwise convolution, all regions in one batched product
+ * `[R, B * rh * rw, K] x [R, K, outC]` with the weight rows permuted to the
+ * patches' (cin, dy, dx) order, gradients by autodiff.
  */
 function batchedRegions(
   x: tf.Tensor4D,
-  weights: tf.Tensor2D[],
-  biases: tf.Tensor1D[],
+  weights: tf.Tensor3D,
+  biases: tf.Tensor2D,
   spec: LocallySharedSpec,
   s: LocallySharedShape,
 ): tf.Tensor4D {
   const b = x.shape[0];
   const { rh, rw, outC } = spec;
-  const w = tf.stack(weights) as tf.Tensor3D; // [R, K, outC]
-  const bias = tf.reshape(tf.stack(biases), [s.regions, 1, outC]);
-  const p = tf.reshape(extractPatches(x, spec.kh, spec.kw), [
+  const taps = spec.kh * spec.kw;
+  const w = tf.reshape(
+    tf.transpose(
+      tf.reshape(weights, [s.regions, taps, spec.inC, outC]),
+      [0, 2, 1, 3],
+    ),
+    [s.regions, s.patch, outC],
+  ) as tf.Tensor3D; // rows (cin, dy, dx)
+  const bias = tf.reshape(biases, [s.regions, 1, outC]);
+  const p = tf.reshape(extractPatchesChannelMajor(x, spec.kh, spec.kw), [
     b,
     s.gh,
     rh,

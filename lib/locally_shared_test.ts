@@ -2,6 +2,7 @@ import assertStrict from "node:assert/strict";
 import { assertAllClose, useBackend } from "./_test_helpers.ts";
 import {
   extractPatches,
+  extractPatchesChannelMajor,
   locallyShared,
   locallySharedShape,
   type LocallySharedSpec,
@@ -27,11 +28,14 @@ function rand(shape: number[], seed: number): tf.Tensor {
 /** Naive reference: every output position computed on its own, default tfjs gradients. */
 function naive(
   x: tf.Tensor4D,
-  ws: tf.Tensor2D[],
-  bs: tf.Tensor1D[],
+  w: tf.Tensor3D,
+  bias: tf.Tensor2D,
   s: LocallySharedSpec,
 ): tf.Tensor4D {
-  const { outH, outW, gw } = locallySharedShape(s);
+  const { outH, outW, gw, patch } = locallySharedShape(s);
+  const ws = tf.unstack(w) as tf.Tensor2D[];
+  const bs = tf.unstack(bias) as tf.Tensor1D[];
+  assertStrict.equal(ws[0].shape[0], patch);
   const b = x.shape[0];
   const rows: tf.Tensor[] = [];
   for (let i = 0; i < outH; i++) {
@@ -52,17 +56,12 @@ function naive(
 function params(
   s: LocallySharedSpec,
   seed: number,
-): [tf.Tensor2D[], tf.Tensor1D[]] {
+): [tf.Tensor3D, tf.Tensor2D] {
   const { regions, patch } = locallySharedShape(s);
-  const ws = Array.from(
-    { length: regions },
-    (_, r) => rand([patch, s.outC], seed + r) as tf.Tensor2D,
-  );
-  const bs = Array.from(
-    { length: regions },
-    (_, r) => rand([s.outC], seed + 100 + r) as tf.Tensor1D,
-  );
-  return [ws, bs];
+  return [
+    rand([regions, patch, s.outC], seed) as tf.Tensor3D,
+    rand([regions, s.outC], seed + 100) as tf.Tensor2D,
+  ];
 }
 
 const specs: LocallySharedSpec[] = [
@@ -76,29 +75,28 @@ for (const backend of ["cpu", "wasm"] as const) {
     await useBackend(backend);
     for (const s of specs) {
       const x = rand([2, s.inH, s.inW, s.inC], 9) as tf.Tensor4D;
-      const [ws, bs] = params(s, 20);
+      const [w, b] = params(s, 20);
       const { outH, outW } = locallySharedShape(s);
       const up = rand([2, outH, outW, s.outC], 5);
-      const f = (impl: typeof naive) => (...a: tf.Tensor[]) => {
-        const n = ws.length;
-        return tf.sum(tf.mul(
+      const f = (impl: typeof naive) => (...a: tf.Tensor[]) =>
+        tf.sum(tf.mul(
           impl(
             a[0] as tf.Tensor4D,
-            a.slice(1, 1 + n) as tf.Tensor2D[],
-            a.slice(1 + n) as tf.Tensor1D[],
+            a[1] as tf.Tensor3D,
+            a[2] as tf.Tensor2D,
             s,
           ),
           up,
         ));
-      };
-      const ours = tf.grads(f(locallyShared))([x, ...ws, ...bs]);
-      const ref = tf.grads(f(naive))([x, ...ws, ...bs]);
+      const ours = tf.grads(f(locallyShared))([x, w, b]);
+      const ref = tf.grads(f(naive))([x, w, b]);
       for (let i = 0; i < ours.length; i++) {
+        assertStrict.deepEqual(ours[i].shape, ref[i].shape);
         assertAllClose(await ours[i].data(), await ref[i].data(), 1e-4);
       }
       assertAllClose(
-        await locallyShared(x, ws, bs, s).data(),
-        await naive(x, ws, bs, s).data(),
+        await locallyShared(x, w, b, s).data(),
+        await naive(x, w, b, s).data(),
         1e-5,
       );
     }
@@ -109,18 +107,19 @@ Deno.test("locallyShared: one region covering the map equals conv2d", async () =
   await useBackend("cpu");
   const s = { inH: 7, inW: 6, inC: 3, kh: 3, kw: 3, outC: 5, rh: 5, rw: 4 };
   const x = rand([2, 7, 6, 3], 1) as tf.Tensor4D;
-  const [ws, bs] = params(s, 3);
-  const w4 = tf.reshape(ws[0], [3, 3, 3, 5]) as tf.Tensor4D;
+  const [w, b] = params(s, 3);
+  const w4 = tf.reshape(w, [3, 3, 3, 5]) as tf.Tensor4D;
+  const conv = tf.add(tf.conv2d(x, w4, 1, "valid"), tf.reshape(b, [5]));
   assertAllClose(
-    await locallyShared(x, ws, bs, s).data(),
-    await tf.add(tf.conv2d(x, w4, 1, "valid"), bs[0]).data(),
+    await locallyShared(x, w, b, s).data(),
+    await conv.data(),
     1e-5,
   );
   // The same weights through the region path (two 5x2 regions sharing one bank).
   const s2 = { ...s, rw: 2 };
   assertAllClose(
-    await locallyShared(x, [ws[0], ws[0]], [bs[0], bs[0]], s2).data(),
-    await tf.add(tf.conv2d(x, w4, 1, "valid"), bs[0]).data(),
+    await locallyShared(x, tf.concat([w, w]), tf.concat([b, b]), s2).data(),
+    await conv.data(),
     1e-5,
   );
 });
@@ -136,6 +135,21 @@ Deno.test("extractPatches orders channels (dy, dx, cin) like a conv2d filter", a
   const p = await extractPatches(x, 2, 2).data(); // [1, 2, 1, 8]
   assertStrict.deepEqual(Array.from(p.slice(0, 8)), [0, 1, 2, 3, 4, 5, 6, 7]);
   assertStrict.deepEqual(Array.from(p.slice(8)), [4, 5, 6, 7, 8, 9, 10, 11]);
+});
+
+Deno.test("extractPatchesChannelMajor is extractPatches with channels ordered (cin, dy, dx)", async () => {
+  await useBackend("cpu");
+  const x = rand([2, 5, 4, 3], 4) as tf.Tensor4D;
+  const a = extractPatches(x, 3, 2); // [2, 3, 3, 18] (dy, dx, cin)
+  const b = extractPatchesChannelMajor(x, 3, 2); // (cin, dy, dx)
+  const permuted = tf.reshape(
+    tf.transpose(tf.reshape(b, [2, 3, 3, 3, 6]), [0, 1, 2, 4, 3]),
+    a.shape,
+  );
+  assertStrict.deepEqual(
+    Array.from(await permuted.data()),
+    Array.from(await a.data()),
+  );
 });
 
 Deno.test("locallyShared: bad geometry and weights get clear errors", () => {
@@ -157,8 +171,8 @@ Deno.test("locallyShared: bad geometry and weights get clear errors", () => {
     () =>
       locallyShared(
         tf.zeros([1, 4, 4, 1]),
-        [tf.zeros([9, 2])],
-        [tf.zeros([2])],
+        tf.zeros([1, 9, 2]),
+        tf.zeros([1, 2]),
         {
           inH: 4,
           inW: 4,
@@ -170,7 +184,7 @@ Deno.test("locallyShared: bad geometry and weights get clear errors", () => {
           rw: 1,
         },
       ),
-    /needs 4 weight and bias tensors/,
+    /weights must be \[4, 9, 2\] \(banks, patch, outC\), got \[1,9,2\]/,
   );
 });
 
@@ -234,29 +248,28 @@ Deno.test("locallyShared: the batched-regions formulation (TensorFlow's fast pat
   await useBackend("cpu");
   const s = specs[0];
   const x = rand([2, s.inH, s.inW, s.inC], 9) as tf.Tensor4D;
-  const [ws, bs] = params(s, 20);
-  const n = ws.length;
+  const [w, b] = params(s, 20);
   const f = (...a: tf.Tensor[]) =>
     tf.sum(
       tf.square(
         locallyShared(
           a[0] as tf.Tensor4D,
-          a.slice(1, 1 + n) as tf.Tensor2D[],
-          a.slice(1 + n) as tf.Tensor1D[],
+          a[1] as tf.Tensor3D,
+          a[2] as tf.Tensor2D,
           s,
         ),
       ),
     );
-  const regions = tf.grads(f)([x, ...ws, ...bs]);
+  const regions = tf.grads(f)([x, w, b]);
   try {
     fastPaths.batchedRegions = true;
-    fastPaths.builtinConvGradient = true;
-    const batched = tf.grads(f)([x, ...ws, ...bs]);
+    fastPaths.builtinGradients = true;
+    const batched = tf.grads(f)([x, w, b]);
     for (let i = 0; i < regions.length; i++) {
       assertAllClose(await batched[i].data(), await regions[i].data(), 1e-4);
     }
   } finally {
     fastPaths.batchedRegions = false;
-    fastPaths.builtinConvGradient = false;
+    fastPaths.builtinGradients = false;
   }
 });

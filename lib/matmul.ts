@@ -2,10 +2,13 @@
  * `x · w` with a gradient made of untransposed products. tfjs's own matMul
  * gradient multiplies with `transposeA` / `transposeB`, which tfjs-wasm runs
  * outside XNNPACK (8x slower here, see lib/locally_shared.ts); explicit 2-D
- * transposes followed by plain products give the same numbers fast.
+ * transposes followed by plain products give the same numbers fast. Where
+ * the backend's transposed products are fast (TensorFlow, see
+ * lib/fast_paths.ts `builtinGradients`), this is plain `tf.matMul`.
  *
  * @module
  */
+import { fastPaths } from "./fast_paths.ts";
 import { tf } from "./tf.ts";
 
 const op = tf.customGrad((...args: unknown[]) => {
@@ -30,5 +33,6 @@ const op = tf.customGrad((...args: unknown[]) => {
  * ```
  */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (fastPaths.builtinGradients) return tf.matMul(x, w);
   return op(x, w) as tf.Tensor2D;
 }

@@ -8,7 +8,9 @@
  *
  * Every size and sharing region is a config value. Max-pooling is applied
  * before the ReLU, which gives the same values and gradients (ReLU is
- * monotone) on a 4x smaller tensor.
+ * monotone) on a 4x smaller tensor; on TensorFlow the per-channel bias of
+ * conv1 and conv2 is added after the pooling too (`fastPaths.biasAfterPool`:
+ * the same values, since rounding `a + b` is monotone in `a`).
  *
  * @module
  */
@@ -18,6 +20,8 @@ import {
   type LocallySharedSpec,
 } from "./locally_shared.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { maxPool2x2, relu } from "./activations.ts";
+import { fastPaths } from "./fast_paths.ts";
 import { dense } from "./matmul.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
@@ -124,7 +128,12 @@ export function modelShapes(config: ModelConfig): ModelShapes {
   };
 }
 
-/** The trainable parameters by name, e.g. `conv3/w7`, `deepid2/w`, `softmax/b`. */
+/**
+ * The trainable parameters by name: `conv1/w` .. `conv4/w` (`[banks, kh * kw *
+ * inC, outC]`, one filter bank per sharing region, rows ordered (dy, dx, cin)),
+ * `conv1/b` .. `conv4/b` (`[banks, outC]`), `deepid2/w`, `deepid2/b`,
+ * `softmax/w`, `softmax/b`.
+ */
 export type Params = Map<string, tf.Variable>;
 
 /** The network: its config, shapes and parameters. */
@@ -162,14 +171,17 @@ export function createDeepID2(config: ModelConfig, seed: number): DeepID2 {
     );
   shapes.convs.forEach((s, i) => {
     const { regions, patch } = locallySharedShape(s);
+    // Bank by bank, so the values do not depend on how banks are stored.
+    const w = new Float32Array(regions * patch * s.outC);
     for (let r = 0; r < regions; r++) {
-      add(
-        `conv${i + 1}/w${r}`,
-        [patch, s.outC],
-        heNormal(rng, patch * s.outC, patch),
-      );
-      add(`conv${i + 1}/b${r}`, [s.outC], new Float32Array(s.outC));
+      w.set(heNormal(rng, patch * s.outC, patch), r * patch * s.outC);
     }
+    add(`conv${i + 1}/w`, [regions, patch, s.outC], w);
+    add(
+      `conv${i + 1}/b`,
+      [regions, s.outC],
+      new Float32Array(regions * s.outC),
+    );
   });
   const fanIn = shapes.pool3 + shapes.conv4;
   const d = config.deepid2Dim;
@@ -192,20 +204,6 @@ export function countParams(net: DeepID2): number {
   let n = 0;
   for (const v of net.params.values()) n += v.size;
   return n;
-}
-
-function layerParams(
-  net: DeepID2,
-  layer: number,
-): [tf.Tensor2D[], tf.Tensor1D[]] {
-  const { regions } = locallySharedShape(net.shapes.convs[layer]);
-  const ws: tf.Tensor2D[] = [];
-  const bs: tf.Tensor1D[] = [];
-  for (let r = 0; r < regions; r++) {
-    ws.push(net.params.get(`conv${layer + 1}/w${r}`) as tf.Tensor2D);
-    bs.push(net.params.get(`conv${layer + 1}/b${r}`) as tf.Tensor1D);
-  }
-  return [ws, bs];
 }
 
 /** Checks that `x` is `[B, H, W, C]` float32 with the configured input shape. */
@@ -233,9 +231,22 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
   let h = x;
   let pool3: tf.Tensor4D | undefined;
   for (let i = 0; i < 4; i++) {
-    const [ws, bs] = layerParams(net, i);
-    const y = locallyShared(h, ws, bs, s[i], { inputGradient: i > 0 });
-    h = i < 3 ? tf.relu(tf.maxPool(y, 2, 2, "valid")) : tf.relu(y);
+    const bias = net.params.get(`conv${i + 1}/b`) as tf.Tensor2D;
+    // One bank's bias is per channel, so it commutes with max-pooling.
+    const late = i < 3 && fastPaths.biasAfterPool && bias.shape[0] === 1;
+    const y = locallyShared(
+      h,
+      net.params.get(`conv${i + 1}/w`) as tf.Tensor3D,
+      late ? null : bias,
+      s[i],
+      { inputGradient: i > 0 },
+    );
+    if (i < 3) {
+      const p = maxPool2x2(y);
+      h = relu(late ? tf.add(p, tf.reshape(bias, [s[i].outC])) : p);
+    } else {
+      h = relu(y);
+    }
     if (i === 2) pool3 = h;
   }
   const b = x.shape[0];
@@ -244,7 +255,7 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
     tf.reshape(h, [b, net.shapes.conv4]),
   ], 1); // [B, pool3 + conv4]
   const w = net.params.get("deepid2/w") as tf.Tensor2D;
-  return tf.relu(
+  return relu(
     tf.add(dense(joint, w), net.params.get("deepid2/b")!),
   ) as tf.Tensor2D;
 }
@@ -259,6 +270,9 @@ export function logits(net: DeepID2, f: tf.Tensor2D): tf.Tensor2D {
   ) as tf.Tensor2D;
 }
 
+/** `v / 127.5 - 1` for every byte value, as float32. */
+const PIXEL = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
+
 /**
  * Converts uint8 crops `[N, H, W, C]` (rows `start .. start + count`) to the
  * network's float input: `x / 127.5 - 1`.
@@ -271,9 +285,9 @@ export function normaliseImages(
   const per = shape[0] * shape[1] * shape[2];
   const out = new Float32Array(indices.length * per);
   for (let i = 0; i < indices.length; i++) {
-    const src = indices[i] * per;
+    const src = images.subarray(indices[i] * per, (indices[i] + 1) * per);
     const dst = i * per;
-    for (let j = 0; j < per; j++) out[dst + j] = images[src + j] / 127.5 - 1;
+    for (let j = 0; j < per; j++) out[dst + j] = PIXEL[src[j]];
   }
   return tf.tensor4d(out, [indices.length, ...shape]);
 }
@@ -331,9 +345,38 @@ export async function saveModel(
 }
 
 /**
- * Loads a network saved by {@linkcode saveModel} or a trainer checkpoint.
- * A missing or corrupt file, or one whose tensors do not match its config,
- * gets an error naming the path.
+ * A layer's banks as one tensor from a checkpoint written before banks were
+ * stored together (one tensor per bank: `conv3/w0` .. `conv3/w19`, same
+ * values in the same order).
+ */
+function perBankTensor(
+  tensors: Map<string, { values: Float32Array }>,
+  name: string,
+  banks: number,
+): { values: Float32Array } | undefined {
+  if (!/^conv\d\/[wb]$/.test(name) || !tensors.has(`${name}0`)) {
+    return undefined;
+  }
+  const parts: Float32Array[] = [];
+  for (let r = 0; r < banks; r++) {
+    const t = tensors.get(`${name}${r}`);
+    if (!t) return undefined;
+    parts.push(t.values);
+  }
+  const values = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    values.set(p, at);
+    at += p.length;
+  }
+  return { values };
+}
+
+/**
+ * Loads a network saved by {@linkcode saveModel} or a trainer checkpoint
+ * (also the earlier layout with one tensor per filter bank). A missing or
+ * corrupt file, or one whose tensors do not match its config, gets an error
+ * naming the path.
  */
 export async function loadModel(path: string): Promise<DeepID2> {
   const ck = await loadCheckpoint(path);
@@ -341,7 +384,8 @@ export async function loadModel(path: string): Promise<DeepID2> {
   if (!config) throw new Error(`${path}: checkpoint has no model config`);
   const net = createDeepID2(config, 0);
   for (const [name, v] of net.params) {
-    const t = ck.tensors.get(name);
+    const t = ck.tensors.get(name) ??
+      perBankTensor(ck.tensors, name, v.shape.length > 1 ? v.shape[0] : 0);
     if (!t || t.values.length !== v.size) {
       disposeModel(net);
       throw new Error(`${path}: tensor ${name} missing or of the wrong size`);

@@ -25,6 +25,9 @@ import {
   normaliseImages,
 } from "./model.ts";
 import { loadedNative, loadNative } from "./native.ts";
+import { installNativeKernels } from "./native_kernels.ts";
+import { maxPool2x2, relu } from "./activations.ts";
+import { fastPaths, fastPathsFor } from "./fast_paths.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
 import { DEFAULT_TRAIN, train } from "./train.ts";
@@ -38,13 +41,20 @@ const GRAD_TOL = 1e-4;
 
 type Name = "tensorflow" | "wasm" | "cpu";
 
+/** Switches backend and, as `initBackend` does, the formulations it runs. */
 async function on(name: Name): Promise<void> {
   if (name === "tensorflow") {
     await tf.setBackend("tensorflow");
     await tf.ready();
     assertStrict.equal(tf.getBackend(), "tensorflow");
+    Object.assign(
+      fastPaths,
+      fastPathsFor("tensorflow"),
+      await installNativeKernels(),
+    );
   } else {
     await useBackend(name);
+    Object.assign(fastPaths, fastPathsFor(name));
   }
 }
 
@@ -171,6 +181,59 @@ Deno.test({
     const [tn, cn] = await across(["tensorflow", "cpu"], native);
     assertClose("native conv dx (vs cpu)", tn[0], cn[0], GRAD_TOL);
     assertClose("native conv dw (vs cpu)", tn[1], cn[1], GRAD_TOL);
+  },
+});
+
+Deno.test({
+  name:
+    "native: the fused ReLU gradient and oneDNN pooling equal TensorFlow's stock kernels, ties included",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    const found = { ...fastPaths };
+    assertStrict.ok(found.nativeOps, "TensorFlow's ReluGrad is always there");
+    if (!found.poolWorkspace) {
+      console.log(
+        "oneDNN pooling not in this libtensorflow: the stock MaxPoolGrad runs",
+      );
+    }
+    // Small integers: many windows hold two or more equal maxima, and zeros.
+    const rng = new Rng(3);
+    const x = tf.tensor4d(
+      Array.from({ length: 3 * 9 * 7 * 4 }, () => rng.int(4) - 1),
+      [3, 9, 7, 4],
+    );
+    const up = rand([3, 4, 3, 4], 8);
+    const upRelu = rand([3, 9, 7, 4], 9);
+    const poolRelu = (a: tf.Tensor4D) => relu(maxPool2x2(a));
+    const run = async () => {
+      const [gp] = tf.grads((a: tf.Tensor) =>
+        tf.sum(tf.mul(poolRelu(a as tf.Tensor4D), up))
+      )([x]);
+      const [gr] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(relu(a), upRelu)))(
+        [x],
+      );
+      return await arrays([poolRelu(x), gp, relu(x), gr]);
+    };
+    try {
+      const fast = await run();
+      fastPaths.nativeOps = fastPaths.poolWorkspace = false;
+      const stock = await run();
+      ["poolRelu", "its gradient", "relu", "its gradient"].forEach((n, i) =>
+        assertStrict.deepEqual(Array.from(fast[i]), Array.from(stock[i]), n)
+      );
+      // And the gradient really went to one maximum per window.
+      const g = fast[1];
+      assertStrict.ok(g.some((v) => v !== 0));
+      assertStrict.equal(
+        g.filter((v) => v !== 0).length <= up.size,
+        true,
+        "at most one position per window gets the gradient",
+      );
+    } finally {
+      Object.assign(fastPaths, found);
+      tf.dispose([x, up, upRelu]);
+    }
   },
 });
 

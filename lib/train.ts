@@ -21,6 +21,8 @@
  * @module
  */
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { fastPaths } from "./fast_paths.ts";
+import { jointLoss, type JointLossValues } from "./joint_loss.ts";
 import { exists } from "./io.ts";
 import {
   bestThreshold,
@@ -362,35 +364,51 @@ export async function train(
     idx.set(a, 0);
     idx.set(b, P);
     const lr = learningRateAt(step, config);
-    const [identV, verifV, dists] = tf.tidy(() => {
+    const labelsNow = Int32Array.from(idx, (i) => data.labels[i]);
+    // The loss on the host (lib/joint_loss.ts) hands its values over here.
+    const onHost: { values?: JointLossValues } = {};
+    const read = tf.tidy(() => {
       const x = normaliseImages(data.images, data.shape, idx);
-      const labels = tf.tensor1d(
-        Array.from(idx, (i) => data.labels[i]),
-        "int32",
-      );
-      const sameT = tf.tensor1d(same);
       const vs = [...trainable().values()];
-      let identL: tf.Scalar = tf.scalar(0);
-      let verifL: tf.Scalar = tf.scalar(0);
-      let dist: tf.Tensor1D = tf.zeros([P]);
+      let identL: tf.Scalar | undefined;
+      let verifL: tf.Scalar | undefined;
+      let dist: tf.Tensor1D | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const f = features(net, x); // [2P, D]
+        const cosine = useCos ? { w: vars.cosW!, b: vars.cosB! } : undefined;
+        if (fastPaths.hostLoss) {
+          return jointLoss(
+            f,
+            verifOnly ? null : logits(net, f),
+            { labels: labelsNow, same, lambda, signal, margin },
+            cosine,
+            (v) => onHost.values = v,
+          );
+        }
         const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
         const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
         let loss: tf.Scalar = tf.scalar(0);
         if (!verifOnly) {
           // Ident(fi) + Ident(fj): twice the mean over the 2P images.
           identL = tf.keep(
-            tf.mul(2, identificationLoss(logits(net, f), labels)),
+            tf.mul(
+              2,
+              identificationLoss(
+                logits(net, f),
+                tf.tensor1d(labelsNow, "int32"),
+              ),
+            ),
           );
           loss = tf.add(loss, identL);
         }
         if (!identOnly) {
-          verifL = tf.keep(verificationLoss(fi, fj, sameT, {
-            signal,
-            margin,
-            cosine: useCos ? { w: vars.cosW!, b: vars.cosB! } : undefined,
-          }));
+          verifL = tf.keep(
+            verificationLoss(fi, fj, tf.tensor1d(same), {
+              signal,
+              margin,
+              cosine,
+            }),
+          );
           loss = tf.add(loss, verifOnly ? verifL : tf.mul(lambda, verifL));
         }
         dist = tf.keep(pairDistance(fi, fj, signal));
@@ -398,22 +416,29 @@ export async function train(
       }, vs);
       tf.dispose(value);
       // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
+      const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map((
+        c,
+      ) => tf.scalar(c));
       for (const [name, p] of trainable()) {
         const g0 = grads[p.name];
         if (!g0) continue;
-        const decay = name.includes("/w") && !name.startsWith("cosine")
-          ? config.weightDecay
-          : 0;
-        const g = decay ? tf.add(g0, tf.mul(decay, p)) : g0;
+        const decay = name.includes("/w") && !name.startsWith("cosine") &&
+          config.weightDecay !== 0;
+        const g = decay ? tf.add(g0, tf.mul(wdT, p)) : g0;
         const v = vars.velocity.get(name)!;
-        v.assign(tf.sub(tf.mul(config.momentum, v), tf.mul(lr, g)));
+        v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
         p.assign(tf.add(p, v));
       }
-      return [tf.keep(identL), tf.keep(verifL), dist];
+      return [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist!];
     });
-    const [il, vl] = [(await identV.data())[0], (await verifV.data())[0]];
-    const dv = await dists.data();
-    tf.dispose([identV, verifV, dists]);
+    let il: number, vl: number, dv: ArrayLike<number>;
+    if (onHost.values) {
+      ({ identLoss: il, verifLoss: vl, dist: dv } = onHost.values);
+    } else {
+      [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
+      dv = await read[2].data();
+    }
+    tf.dispose(read);
     if (!Number.isFinite(il) || !Number.isFinite(vl)) {
       throw new Error(
         `training diverged at step ${

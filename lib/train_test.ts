@@ -1,5 +1,6 @@
 import assertStrict from "node:assert/strict";
-import { assert, useBackend } from "./_test_helpers.ts";
+import { assert, assertAllClose, useBackend } from "./_test_helpers.ts";
+import { fastPaths } from "./fast_paths.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { SIGNALS } from "./losses.ts";
 import {
@@ -286,4 +287,52 @@ Deno.test("train: the evaluation callback runs every evalEvery steps with the cu
   });
   assertStrict.deepEqual(seen, [2, 4, 6]);
   disposeModel(net);
+});
+
+Deno.test("train: the host-computed joint loss (TensorFlow's path) trains like the tfjs one, every signal and lambda", async () => {
+  await useBackend("wasm");
+  const data = tinyData();
+  const run = async (host: boolean, cfg: Partial<TrainConfig>) => {
+    fastPaths.hostLoss = host;
+    try {
+      const net = createDeepID2(
+        defaultModelConfig(cfg.lambda === Infinity ? 0 : 8),
+        1,
+      );
+      const r = await train(net, data, { ...quick, steps: 2, ...cfg }, {
+        progressLabel: null,
+      });
+      const w = await weights(net);
+      disposeModel(net);
+      return { r, w };
+    } finally {
+      fastPaths.hostLoss = false;
+    }
+  };
+  const cases: Partial<TrainConfig>[] = [
+    ...SIGNALS.map((signal) => ({ signal })),
+    { lambda: 0 },
+    { lambda: Infinity },
+  ];
+  for (const cfg of cases) {
+    const a = await run(true, cfg);
+    const b = await run(false, cfg);
+    const what = JSON.stringify(cfg);
+    for (let s = 0; s < a.r.log.length; s++) {
+      const [x, y] = [a.r.log[s], b.r.log[s]];
+      assertAllClose([x.identLoss, x.verifLoss, x.margin], [
+        y.identLoss,
+        y.verifLoss,
+        y.margin,
+      ], 1e-4);
+    }
+    a.w.forEach((w, i) => assertAllClose(w, b.w[i], 1e-4));
+    if (cfg.signal === "cosine") {
+      assertAllClose([a.r.cosine!.w, a.r.cosine!.b], [
+        b.r.cosine!.w,
+        b.r.cosine!.b,
+      ], 1e-4);
+    }
+    assert(a.r.log.length === 2, what);
+  }
 });
