@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { benchPrepare } from "../datasets/mod.ts";
 import { benchEvaluation } from "../lib/eval_bench.ts";
 import { initBackend } from "../lib/backend.ts";
+import { fastPaths } from "../lib/fast_paths.ts";
 import {
   createDeepID2,
   defaultModelConfig,
@@ -32,6 +33,8 @@ export interface BenchResult {
   train_img_per_s: number;
   extract_img_per_s: number;
   tensors_leaked: number;
+  /** The formulations in force (lib/fast_paths.ts), e.g. `batchedRegions`. */
+  paths: string[];
 }
 
 /** Runs the model benchmark on the current backend. */
@@ -86,6 +89,7 @@ export async function benchModel(
     train_img_per_s: Math.round(r.imagesPerSecond * 10) / 10,
     extract_img_per_s: Math.round(ex * 10) / 10,
     tensors_leaked: leaked,
+    paths: Object.entries(fastPaths).filter(([, on]) => on).map(([k]) => k),
   };
 }
 
