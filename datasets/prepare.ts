@@ -40,6 +40,16 @@ export interface PrepareReport {
   cache: string;
 }
 
+/** What `deno task prepare --help` prints. */
+export const PREPARE_USAGE = `usage:
+  deno task prepare --lfw DIR [--pairs pairs.txt]
+  deno task prepare --celeba DIR
+  deno task prepare --folders DIR
+  deno task prepare --synth smoke|quick
+options: [--crop 55x47|47x47|HxW] [--gray] [--skip-missing] [--skip-bad-images]
+         [--cache-dir DIR] [--quiet]
+Checks a data set, builds its crop cache and prints one JSON line.`;
+
 /** Parses `HxW` (e.g. `55x47`). */
 export function parseCrop(s: string, gray: boolean): CropOptions {
   const m = /^(\d+)x(\d+)$/.exec(s);
@@ -71,7 +81,7 @@ export async function prepare(args: string[]): Promise<PrepareReport> {
   );
   if (given.length !== 1) {
     throw new Error(
-      "give exactly one of --lfw DIR, --celeba DIR, --folders DIR, --synth smoke|quick",
+      "give exactly one of --lfw DIR, --celeba DIR, --folders DIR, --synth smoke|quick (--help for usage)",
     );
   }
   const crop = parseCrop(values.crop!, values.gray!);
@@ -141,6 +151,10 @@ export async function prepare(args: string[]): Promise<PrepareReport> {
 }
 
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(PREPARE_USAGE);
+    Deno.exit(0);
+  }
   try {
     console.log(JSON.stringify(await prepare(Deno.args)));
   } catch (e) {

@@ -93,9 +93,16 @@ export async function benchModel(
   };
 }
 
+const USAGE =
+  "usage: deno task bench [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--batch 64]\n" +
+  "         [--identities 1000] [--steps 10] [--model-only]\n" +
+  "Prints one JSON line: training and extraction images/s (and, without\n" +
+  "--model-only, data preparation and evaluation timings).";
+
 async function main() {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", short: "h", default: false },
       backend: { type: "string", default: "auto" },
       batch: { type: "string", default: "64" },
       identities: { type: "string", default: "1000" },
@@ -104,6 +111,10 @@ async function main() {
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const info = await initBackend(values.backend!);
   const batch = Number(values.batch);
   if (!Number.isInteger(batch) || batch < 2 || batch % 2) {

@@ -380,8 +380,31 @@ const START = "<!-- results:start -->";
 const END = "<!-- results:end -->";
 
 /**
+ * Markdown as `deno fmt` writes it (the README is kept formatted), or as
+ * given when the formatter cannot run.
+ */
+async function formatMarkdown(text: string): Promise<string> {
+  try {
+    const p = new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--ext=md", "-"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const w = p.stdin.getWriter();
+    await w.write(new TextEncoder().encode(text));
+    await w.close();
+    const out = await p.output();
+    return out.success ? new TextDecoder().decode(out.stdout) : text;
+  } catch {
+    return text;
+  }
+}
+
+/**
  * Replaces the block between `<!-- results:start -->` and
- * `<!-- results:end -->` in a README (atomically, only when it changed).
+ * `<!-- results:end -->` in a README, formatted by `deno fmt` (atomically,
+ * only when it changed).
  *
  * @returns what happened: `updated`, `unchanged`, `no README` or `no markers`
  */
@@ -393,7 +416,9 @@ export async function updateReadme(
   const text = await Deno.readTextFile(readmePath);
   const i = text.indexOf(START), j = text.indexOf(END);
   if (i < 0 || j < i) return "no markers";
-  const next = `${text.slice(0, i + START.length)}\n${block}\n${text.slice(j)}`;
+  const next = await formatMarkdown(
+    `${text.slice(0, i + START.length)}\n${block}\n${text.slice(j)}`,
+  );
   if (next === text) return "unchanged";
   await writeTextAtomic(readmePath, next);
   return "updated";
