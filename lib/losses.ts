@@ -17,7 +17,6 @@
  *
  * @module
  */
-import { relu } from "./activations.ts";
 import { tf } from "./tf.ts";
 
 /** The verification signals of Table 1 (plus `l2sq`, the other L2 form). */
@@ -103,7 +102,7 @@ export function verificationLoss(
   const diff = tf.sub(1, same);
   // Same-pair term ½‖d‖²: for l2sq, d already is the squared distance.
   const pos = signal === "l2sq" ? tf.mul(0.5, d) : tf.mul(0.5, tf.square(d));
-  const hinge = relu(tf.sub(margin, d));
+  const hinge = tf.relu(tf.sub(margin, d));
   // l2sq's different-pair term is ½max(0, m − ‖d‖²), not squared (PAPER.md).
   const neg = tf.mul(0.5, signal === "l2sq" ? hinge : tf.square(hinge));
   const terms = signal === "l2+"

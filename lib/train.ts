@@ -274,20 +274,17 @@ export async function train(
   let margin = config.margin;
   let window: { d: number[]; same: number[] } = { d: [], same: [] };
   const log: TrainLogEntry[] = [];
-  const trainable = (): Map<string, tf.Variable> => {
-    const m = new Map(net.params);
-    if (vars.cosW) m.set("cosine/w", vars.cosW);
-    if (vars.cosB) m.set("cosine/b", vars.cosB);
-    return m;
-  };
+  // Everything SGD updates, by checkpoint name.
+  const trainable = new Map(net.params);
+  if (vars.cosW) trainable.set("cosine/w", vars.cosW);
+  if (vars.cosB) trainable.set("cosine/b", vars.cosB);
 
   if (
     options.resume && options.checkpointPath &&
     await exists(options.checkpointPath)
   ) {
     const ck = await loadCheckpoint(options.checkpointPath);
-    const all = trainable();
-    for (const [name, v] of all) {
+    for (const [name, v] of trainable) {
       const t = ck.tensors.get(name);
       const vt = ck.tensors.get(`${name}/v`);
       if (!t || !vt || t.values.length !== v.size) {
@@ -320,7 +317,7 @@ export async function train(
       string,
       { shape: number[]; values: Float32Array }
     >();
-    for (const [name, v] of trainable()) {
+    for (const [name, v] of trainable) {
       tensors.set(name, {
         shape: v.shape,
         values: await v.data() as Float32Array,
@@ -369,7 +366,7 @@ export async function train(
     const onHost: { values?: JointLossValues } = {};
     const read = tf.tidy(() => {
       const x = normaliseImages(data.images, data.shape, idx);
-      const vs = [...trainable().values()];
+      const vs = [...trainable.values()];
       let identL: tf.Scalar | undefined;
       let verifL: tf.Scalar | undefined;
       let dist: tf.Tensor1D | undefined;
@@ -419,7 +416,7 @@ export async function train(
       const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map((
         c,
       ) => tf.scalar(c));
-      for (const [name, p] of trainable()) {
+      for (const [name, p] of trainable) {
         const g0 = grads[p.name];
         if (!g0) continue;
         const decay = name.includes("/w") && !name.startsWith("cosine") &&
@@ -429,7 +426,8 @@ export async function train(
         v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
         p.assign(tf.add(p, v));
       }
-      return [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist!];
+      // On the host path the values are in `onHost` already.
+      return dist ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist] : [];
     });
     let il: number, vl: number, dv: ArrayLike<number>;
     if (onHost.values) {
@@ -437,8 +435,8 @@ export async function train(
     } else {
       [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
       dv = await read[2].data();
+      tf.dispose(read);
     }
-    tf.dispose(read);
     if (!Number.isFinite(il) || !Number.isFinite(vl)) {
       throw new Error(
         `training diverged at step ${
