@@ -282,6 +282,7 @@ export const TRAINING_CODE = [
   "lib/locally_shared.ts",
   "lib/matmul.ts",
   "lib/native_kernels.ts",
+  "lib/native_sgd.ts",
   "lib/wasm_kernels.ts",
   "lib/model.ts",
   "lib/losses.ts",

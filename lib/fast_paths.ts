@@ -23,10 +23,14 @@ export interface FastPaths {
   nativeOps: boolean;
   /** Max-pooling by oneDNN with an argmax workspace (lib/native_kernels.ts). */
   poolWorkspace: boolean;
+  /** The locally shared layers' transposes by oneDNN (lib/native_kernels.ts). */
+  mklTranspose: boolean;
   /** conv1/conv2's per-channel bias added after max-pooling (lib/model.ts). */
   biasAfterPool: boolean;
   /** The joint loss and its gradient computed on the host (lib/joint_loss.ts). */
   hostLoss: boolean;
+  /** SGD on TensorFlow resource variables, updated in place (lib/native_sgd.ts). */
+  nativeSgd: boolean;
 }
 
 /** The switches in force (process-wide, like the tfjs backend). */
@@ -35,8 +39,10 @@ export const fastPaths: FastPaths = {
   batchedRegions: false,
   nativeOps: false,
   poolWorkspace: false,
+  mklTranspose: false,
   biasAfterPool: false,
   hostLoss: false,
+  nativeSgd: false,
 };
 
 /**
@@ -51,7 +57,9 @@ export function fastPathsFor(backend: string): FastPaths {
     batchedRegions: native,
     nativeOps: false,
     poolWorkspace: false,
+    mklTranspose: false,
     biasAfterPool: native,
     hostLoss: native,
+    nativeSgd: false,
   };
 }

@@ -25,7 +25,8 @@ import {
   normaliseImages,
 } from "./model.ts";
 import { loadedNative, loadNative } from "./native.ts";
-import { installNativeKernels } from "./native_kernels.ts";
+import { installNativeKernels, transposeKernel } from "./native_kernels.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
 import { maxPool2x2, relu } from "./activations.ts";
 import { fastPaths, fastPathsFor } from "./fast_paths.ts";
 import { Rng } from "./rng.ts";
@@ -337,5 +338,176 @@ Deno.test({
     });
     assertStrict.equal(t.length, N * config.deepid2Dim);
     assertClose("extracted features", t, w, FORWARD_TOL);
+  },
+});
+
+Deno.test({
+  name:
+    "native: oneDNN's transpose (and its gradient) and the cached-shape Reshape equal the stock kernels",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    const found = { ...fastPaths };
+    if (!found.mklTranspose) {
+      console.log("oneDNN transpose not in this libtensorflow: Eigen's runs");
+      return;
+    }
+    const x = rand([6, 5, 2, 4, 2, 7], 21);
+    const w = rand([5, 4, 6, 2, 2, 7], 22);
+    const perm = [1, 3, 0, 2, 4, 5];
+    try {
+      const [mine, stock] = await arrays([
+        transposeKernel(x, perm),
+        tf.transpose(x, perm),
+      ]);
+      assertStrict.deepEqual(Array.from(mine), Array.from(stock));
+      const grad = (tr: typeof transposeKernel) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tr(t, perm), w)))(x);
+      const [g1, g2] = await arrays([
+        grad(transposeKernel),
+        grad(tf.transpose),
+      ]);
+      assertStrict.deepEqual(Array.from(g1), Array.from(g2), "gradient");
+      // Reshape: the same values and shapes with the cached shape tensors
+      // (nativeOps) as with tfjs-node's own kernel; -1 and int32 included.
+      const shapes = [[30, -1], [2, 3, 5, 112], [-1]];
+      const run = () =>
+        shapes.flatMap((sh) => [
+          tf.reshape(x, sh),
+          tf.reshape(tf.cast(x, "int32"), sh),
+        ]);
+      const a = run();
+      fastPaths.nativeOps = false;
+      const b = run();
+      a.forEach((t, i) => assertStrict.deepEqual(t.shape, b[i].shape));
+      const [va, vb] = [await arrays(a), await arrays(b)];
+      va.forEach((v, i) =>
+        assertStrict.deepEqual(Array.from(v), Array.from(vb[i]))
+      );
+    } finally {
+      Object.assign(fastPaths, found);
+      tf.dispose([x, w]);
+    }
+  },
+});
+
+/** Training settings for the resource-variable SGD tests. */
+const SGD_TRAIN = {
+  ...DEFAULT_TRAIN,
+  pairsPerBatch: 4,
+  lambda: 0.05,
+  signal: "l2" as const,
+  learningRate: 0.02,
+  momentum: 0.9,
+  weightDecay: 0.01,
+  checkpointEvery: 0,
+  seed: 7,
+};
+
+async function weights(
+  net: ReturnType<typeof createDeepID2>,
+): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  for (const [k, v] of net.params) out.set(k, await v.data() as Float32Array);
+  return out;
+}
+
+Deno.test({
+  name:
+    "native: SGD on resource variables (momentum, decay, channel-major rows) follows the tfjs update, velocities included",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    const found = { ...fastPaths };
+    assertStrict.ok(found.nativeSgd, "the resource-variable SGD probe passed");
+    assertStrict.ok(found.batchedRegions, "weights kept in (cin, dy, dx) rows");
+    const dir = await Deno.makeTempDir();
+    const data = { images, shape: config.inputShape, labels };
+    const run = async (native: boolean) => {
+      fastPaths.nativeSgd = native;
+      const net = createDeepID2(config, 5);
+      const before = tf.memory().numTensors;
+      const path = `${dir}/${native}.bin`;
+      await train(net, data, { ...SGD_TRAIN, steps: 4 }, {
+        progressLabel: null,
+        checkpointPath: path,
+      });
+      assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
+      const w = await weights(net);
+      disposeModel(net);
+      return { w, ck: await loadCheckpoint(path) };
+    };
+    try {
+      const a = await run(true);
+      const b = await run(false);
+      for (const [k, v] of b.w) {
+        // Rounding of the folded decay only: far below GRAD_TOL.
+        assertClose(`${k} after 4 steps`, a.w.get(k)!, v, 1e-5);
+        const va = a.ck.tensors.get(`${k}/v`)!.values;
+        const vb = b.ck.tensors.get(`${k}/v`)!.values;
+        assertClose(`${k} velocity`, va, vb, 1e-4);
+        assertStrict.ok(vb.some((x) => x !== 0), `${k} moved`);
+      }
+    } finally {
+      Object.assign(fastPaths, found);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: with resource-variable SGD, interrupted then resumed equals uninterrupted, and evaluation sees the current weights",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    assertStrict.ok(fastPaths.nativeSgd);
+    const dir = await Deno.makeTempDir();
+    const data = { images, shape: config.inputShape, labels };
+    const cfg = { ...SGD_TRAIN, steps: 4, checkpointEvery: 2 };
+    try {
+      const whole = createDeepID2(config, 6);
+      const seen: Map<string, Float32Array>[] = [];
+      await train(whole, data, cfg, {
+        progressLabel: null,
+        checkpointPath: `${dir}/whole.bin`,
+        evalEvery: 2,
+        onEval: async (_step, net) => {
+          seen.push(await weights(net));
+        },
+      });
+      const end = await weights(whole);
+      assertStrict.equal(seen.length, 2);
+      for (const [k, v] of end) {
+        assertStrict.deepEqual(
+          seen[1].get(k),
+          v,
+          `${k} at the last evaluation`,
+        );
+      }
+      assertStrict.notDeepEqual(seen[0].get("conv3/w"), end.get("conv3/w"));
+
+      const cut = createDeepID2(config, 6);
+      const path = `${dir}/cut.bin`;
+      await train(cut, data, cfg, {
+        progressLabel: null,
+        checkpointPath: path,
+        stopAfter: 2,
+      });
+      // A fresh process would start from new weights: resume must load them.
+      disposeModel(cut);
+      const resumed = createDeepID2(config, 99);
+      await train(resumed, data, cfg, {
+        progressLabel: null,
+        checkpointPath: path,
+        resume: true,
+      });
+      const r = await weights(resumed);
+      for (const [k, v] of end) assertStrict.deepEqual(r.get(k), v, k);
+      disposeModel(whole);
+      disposeModel(resumed);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -12,7 +12,8 @@
  * gradient, the verification parameters (cosine w, b) get λ·∂Verif and the
  * network gets both. λ = 0 trains on identification only; λ = Infinity on
  * verification only, with no softmax in the graph. SGD with momentum and
- * weight decay, learning rate decreasing by a schedule. The margin m is
+ * weight decay (on TensorFlow in place, on resource variables:
+ * lib/native_sgd.ts), learning rate decreasing by a schedule. The margin m is
  * re-set every `marginEvery` steps from the last `marginWindow` pairs.
  *
  * Steps, learning rate, momentum, decay, pair ratio and margin period are not
@@ -32,7 +33,15 @@ import {
   usesMargin,
   verificationLoss,
 } from "./losses.ts";
-import { type DeepID2, features, logits, normaliseImages } from "./model.ts";
+import {
+  type DeepID2,
+  features,
+  logits,
+  normaliseImages,
+  type Params,
+} from "./model.ts";
+import { type Layout, ResourceSgd } from "./native_sgd.ts";
+import { channelMajorOrder, locallySharedShape } from "./locally_shared.ts";
 import { Progress } from "./progress.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
@@ -311,8 +320,27 @@ export async function train(
     log.push(...st.log);
   }
 
+  // On TensorFlow the parameters live in resource variables while training
+  // (lib/native_sgd.ts); `sync` copies them back into the tfjs variables.
+  const decayed = (name: string) =>
+    name.includes("/w") && !name.startsWith("cosine") &&
+    config.weightDecay !== 0;
+  // On the batched path the variables keep the multi-bank conv weights'
+  // rows in the patches' order, so no step permutes them.
+  const permuted = fastPaths.nativeSgd && fastPaths.batchedRegions;
+  const sgd = fastPaths.nativeSgd
+    ? ResourceSgd.create(
+      trainable,
+      vars.velocity,
+      decayed,
+      permuted ? rowLayout(net) : undefined,
+    )
+    : null;
+  const sync = () => sgd?.copyTo(trainable, vars.velocity);
+
   const save = async () => {
     if (!options.checkpointPath) return;
+    sync();
     const tensors = new Map<
       string,
       { shape: number[]; values: Float32Array }
@@ -355,125 +383,171 @@ export async function train(
   const t0 = performance.now();
   const P = config.pairsPerBatch;
 
-  while (step < lastStop) {
-    const { a, b, same } = sampler.batch(P, config.positiveFraction);
-    const idx = new Int32Array(2 * P);
-    idx.set(a, 0);
-    idx.set(b, P);
-    const lr = learningRateAt(step, config);
-    const labelsNow = Int32Array.from(idx, (i) => data.labels[i]);
-    // The loss on the host (lib/joint_loss.ts) hands its values over here.
-    const onHost: { values?: JointLossValues } = {};
-    const read = tf.tidy(() => {
-      const x = normaliseImages(data.images, data.shape, idx);
-      const vs = [...trainable.values()];
-      let identL: tf.Scalar | undefined;
-      let verifL: tf.Scalar | undefined;
-      let dist: tf.Tensor1D | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const f = features(net, x); // [2P, D]
-        const cosine = useCos ? { w: vars.cosW!, b: vars.cosB! } : undefined;
-        if (fastPaths.hostLoss) {
-          return jointLoss(
-            f,
-            verifOnly ? null : logits(net, f),
-            { labels: labelsNow, same, lambda, signal, margin },
-            cosine,
-            (v) => onHost.values = v,
-          );
-        }
-        const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
-        const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
-        let loss: tf.Scalar = tf.scalar(0);
-        if (!verifOnly) {
-          // Ident(fi) + Ident(fj): twice the mean over the 2P images.
-          identL = tf.keep(
-            tf.mul(
-              2,
-              identificationLoss(
-                logits(net, f),
-                tf.tensor1d(labelsNow, "int32"),
-              ),
-            ),
-          );
-          loss = tf.add(loss, identL);
-        }
-        if (!identOnly) {
-          verifL = tf.keep(
-            verificationLoss(fi, fj, tf.tensor1d(same), {
-              signal,
-              margin,
+  try {
+    while (step < lastStop) {
+      const { a, b, same } = sampler.batch(P, config.positiveFraction);
+      const idx = new Int32Array(2 * P);
+      idx.set(a, 0);
+      idx.set(b, P);
+      const lr = learningRateAt(step, config);
+      const labelsNow = Int32Array.from(idx, (i) => data.labels[i]);
+      // The loss on the host (lib/joint_loss.ts) hands its values over here.
+      const onHost: { values?: JointLossValues } = {};
+      // Gradients for the resource-variable update, by parameter name.
+      let sgdGrads: Map<string, tf.Tensor> | null = null;
+      const read = tf.tidy(() => {
+        const x = normaliseImages(data.images, data.shape, idx);
+        // The parameters this step reads: the resource variables' current
+        // values, or the tfjs variables themselves.
+        const now: Map<string, tf.Tensor> = sgd ? sgd.values() : trainable;
+        const netNow = sgd
+          ? { ...net, params: now as Params, rowsChannelMajor: permuted }
+          : net;
+        let identL: tf.Scalar | undefined;
+        let verifL: tf.Scalar | undefined;
+        let dist: tf.Tensor1D | undefined;
+        const lossFn = () => {
+          const f = features(netNow, x); // [2P, D]
+          const cosine = useCos
+            ? { w: now.get("cosine/w")!, b: now.get("cosine/b")! }
+            : undefined;
+          if (fastPaths.hostLoss) {
+            return jointLoss(
+              f,
+              verifOnly ? null : logits(netNow, f),
+              { labels: labelsNow, same, lambda, signal, margin },
               cosine,
-            }),
+              (v) => onHost.values = v,
+            );
+          }
+          const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
+          const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
+          let loss: tf.Scalar = tf.scalar(0);
+          if (!verifOnly) {
+            // Ident(fi) + Ident(fj): twice the mean over the 2P images.
+            identL = tf.keep(
+              tf.mul(
+                2,
+                identificationLoss(
+                  logits(netNow, f),
+                  tf.tensor1d(labelsNow, "int32"),
+                ),
+              ),
+            );
+            loss = tf.add(loss, identL);
+          }
+          if (!identOnly) {
+            verifL = tf.keep(
+              verificationLoss(fi, fj, tf.tensor1d(same), {
+                signal,
+                margin,
+                cosine,
+              }),
+            );
+            loss = tf.add(loss, verifOnly ? verifL : tf.mul(lambda, verifL));
+          }
+          dist = tf.keep(pairDistance(fi, fj, signal));
+          return loss;
+        };
+        if (sgd) {
+          const names = [...now.keys()];
+          const { value, grads } = tf.engine().gradients(
+            lossFn,
+            names.map((n) => now.get(n)!),
+            undefined,
+            true,
           );
-          loss = tf.add(loss, verifOnly ? verifL : tf.mul(lambda, verifL));
+          tf.dispose(value);
+          sgdGrads = new Map();
+          names.forEach((n, i) => {
+            if (grads[i]) sgdGrads!.set(n, tf.keep(grads[i]));
+          });
+          // The reads are disposed at the end of this tidy, before the update.
+          return dist
+            ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
+            : [];
         }
-        dist = tf.keep(pairDistance(fi, fj, signal));
-        return loss;
-      }, vs);
-      tf.dispose(value);
-      // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
-      const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map((
-        c,
-      ) => tf.scalar(c));
-      for (const [name, p] of trainable) {
-        const g0 = grads[p.name];
-        if (!g0) continue;
-        const decay = name.includes("/w") && !name.startsWith("cosine") &&
-          config.weightDecay !== 0;
-        const g = decay ? tf.add(g0, tf.mul(wdT, p)) : g0;
-        const v = vars.velocity.get(name)!;
-        v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
-        p.assign(tf.add(p, v));
+        const { value, grads } = tf.variableGrads(lossFn, [
+          ...trainable.values(),
+        ]);
+        tf.dispose(value);
+        // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
+        const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map((
+          c,
+        ) => tf.scalar(c));
+        for (const [name, p] of trainable) {
+          const g0 = grads[p.name];
+          if (!g0) continue;
+          const g = decayed(name) ? tf.add(g0, tf.mul(wdT, p)) : g0;
+          const v = vars.velocity.get(name)!;
+          v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
+          p.assign(tf.add(p, v));
+        }
+        // On the host path the values are in `onHost` already.
+        return dist
+          ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
+          : [];
+      });
+      if (sgd && sgdGrads) {
+        sgd.step(sgdGrads, {
+          lr,
+          momentum: config.momentum,
+          weightDecay: config.weightDecay,
+        });
+        tf.dispose([...(sgdGrads as Map<string, tf.Tensor>).values()]);
       }
-      // On the host path the values are in `onHost` already.
-      return dist ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist] : [];
-    });
-    let il: number, vl: number, dv: ArrayLike<number>;
-    if (onHost.values) {
-      ({ identLoss: il, verifLoss: vl, dist: dv } = onHost.values);
-    } else {
-      [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
-      dv = await read[2].data();
-      tf.dispose(read);
-    }
-    if (!Number.isFinite(il) || !Number.isFinite(vl)) {
-      throw new Error(
-        `training diverged at step ${
-          step + 1
-        } (loss ${il}, ${vl}); lower the learning rate`,
+      let il: number, vl: number, dv: ArrayLike<number>;
+      if (onHost.values) {
+        ({ identLoss: il, verifLoss: vl, dist: dv } = onHost.values);
+      } else {
+        [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
+        dv = await read[2].data();
+        tf.dispose(read);
+      }
+      if (!Number.isFinite(il) || !Number.isFinite(vl)) {
+        throw new Error(
+          `training diverged at step ${
+            step + 1
+          } (loss ${il}, ${vl}); lower the learning rate`,
+        );
+      }
+      for (let k = 0; k < P; k++) {
+        window.d.push(dv[k]);
+        window.same.push(same[k]);
+      }
+      if (window.d.length > config.marginWindow) {
+        const cut = window.d.length - config.marginWindow;
+        window.d.splice(0, cut);
+        window.same.splice(0, cut);
+      }
+      step++;
+      if (usesMargin(signal) && !identOnly && step % config.marginEvery === 0) {
+        margin = bestThreshold(window.d, window.same).threshold;
+      }
+      log.push({ step, identLoss: il, verifLoss: vl, margin, lr });
+      progress?.update(
+        step - startStep,
+        `step ${step}/${total} ident ${il.toFixed(3)} verif ${
+          vl.toFixed(4)
+        } m ${margin.toFixed(3)} lr ${lr.toExponential(2)} ${
+          ((step - startStep) * 2 * P / ((performance.now() - t0) / 1000))
+            .toFixed(0)
+        } img/s`,
       );
+      if (
+        config.checkpointEvery > 0 && step % config.checkpointEvery === 0 &&
+        step < total
+      ) await save();
+      if (
+        options.onEval && options.evalEvery && step % options.evalEvery === 0
+      ) {
+        sync();
+        await options.onEval(step, net);
+      }
     }
-    for (let k = 0; k < P; k++) {
-      window.d.push(dv[k]);
-      window.same.push(same[k]);
-    }
-    if (window.d.length > config.marginWindow) {
-      const cut = window.d.length - config.marginWindow;
-      window.d.splice(0, cut);
-      window.same.splice(0, cut);
-    }
-    step++;
-    if (usesMargin(signal) && !identOnly && step % config.marginEvery === 0) {
-      margin = bestThreshold(window.d, window.same).threshold;
-    }
-    log.push({ step, identLoss: il, verifLoss: vl, margin, lr });
-    progress?.update(
-      step - startStep,
-      `step ${step}/${total} ident ${il.toFixed(3)} verif ${vl.toFixed(4)} m ${
-        margin.toFixed(3)
-      } lr ${lr.toExponential(2)} ${
-        ((step - startStep) * 2 * P / ((performance.now() - t0) / 1000))
-          .toFixed(0)
-      } img/s`,
-    );
-    if (
-      config.checkpointEvery > 0 && step % config.checkpointEvery === 0 &&
-      step < total
-    ) await save();
-    if (options.onEval && options.evalEvery && step % options.evalEvery === 0) {
-      await options.onEval(step, net);
-    }
+  } finally {
+    sync();
+    sgd?.dispose();
   }
   progress?.finish(step - startStep);
   await save();
@@ -494,4 +568,26 @@ export async function train(
   vars.cosW?.dispose();
   vars.cosB?.dispose();
   return result;
+}
+
+/**
+ * The multi-bank conv weights with their rows in (cin, dy, dx) order
+ * (lib/locally_shared.ts `channelMajorOrder`) and back; other parameters as
+ * they are.
+ */
+function rowLayout(net: DeepID2): Layout {
+  const orders = new Map<string, [Int32Array, Int32Array]>();
+  net.shapes.convs.forEach((spec, i) => {
+    if (locallySharedShape(spec).regions === 1) return;
+    const order = channelMajorOrder(spec);
+    const inverse = new Int32Array(order.length);
+    order.forEach((from, to) => inverse[from] = to);
+    orders.set(`conv${i + 1}/w`, [order, inverse]);
+  });
+  const gather = (t: tf.Tensor, idx: Int32Array | undefined) =>
+    idx ? tf.gather(t, tf.tensor1d(idx, "int32"), 1) : t;
+  return {
+    into: (name, t) => gather(t, orders.get(name)?.[0]),
+    back: (name, t) => gather(t, orders.get(name)?.[1]),
+  };
 }
