@@ -25,6 +25,8 @@ export interface FastPaths {
   poolWorkspace: boolean;
   /** The locally shared layers' transposes by oneDNN (lib/native_kernels.ts). */
   mklTranspose: boolean;
+  /** Their patches by one gather (and one scatter back) (lib/native_kernels.ts). */
+  gatherPatches: boolean;
   /** conv1/conv2's per-channel bias added after max-pooling (lib/model.ts). */
   biasAfterPool: boolean;
   /** The joint loss and its gradient computed on the host (lib/joint_loss.ts). */
@@ -40,6 +42,7 @@ export const fastPaths: FastPaths = {
   nativeOps: false,
   poolWorkspace: false,
   mklTranspose: false,
+  gatherPatches: false,
   biasAfterPool: false,
   hostLoss: false,
   nativeSgd: false,
@@ -58,6 +61,7 @@ export function fastPathsFor(backend: string): FastPaths {
     nativeOps: false,
     poolWorkspace: false,
     mklTranspose: false,
+    gatherPatches: false,
     biasAfterPool: native,
     hostLoss: native,
     nativeSgd: false,

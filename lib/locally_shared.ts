@@ -26,7 +26,7 @@
  */
 import { conv2dValid } from "./conv.ts";
 import { fastPaths } from "./fast_paths.ts";
-import { transposeKernel } from "./native_kernels.ts";
+import { gatherPatchesKernel, transposeKernel } from "./native_kernels.ts";
 import { tf } from "./tf.ts";
 
 /** Geometry of a locally shared convolution. */
@@ -123,10 +123,7 @@ export function extractPatches(
  * @param weights `[R, kh * kw * inC, outC]`, bank `r` for region
  *   `(gi, gj)` at `r = gi * gw + gj`, rows ordered (dy, dx, cin)
  * @param biases `[R, outC]`, or `null` for none
- * @param options `inputGradient: false` skips the gradient for `x` (network
- *   input); `rowsChannelMajor: true` says the weight rows are already in the
- *   batched path's (cin, dy, dx) order ({@linkcode channelMajorOrder}), as
- *   the trainer keeps them on TensorFlow
+ * @param options `inputGradient: false` skips the gradient for `x` (network input)
  * @returns `[B, outH, outW, outC]` (no activation)
  */
 export function locallyShared(
@@ -134,16 +131,9 @@ export function locallyShared(
   weights: tf.Tensor3D,
   biases: tf.Tensor2D | null,
   spec: LocallySharedSpec,
-  options: { inputGradient?: boolean; rowsChannelMajor?: boolean } = {},
+  options: { inputGradient?: boolean } = {},
 ): tf.Tensor4D {
   const s = locallySharedShape(spec);
-  if (
-    options.rowsChannelMajor && (s.regions === 1 || !fastPaths.batchedRegions)
-  ) {
-    throw new Error(
-      "channel-major weight rows are for the batched path of a multi-bank layer",
-    );
-  }
   const [r, k, o] = weights.shape;
   if (r !== s.regions || k !== s.patch || o !== spec.outC) {
     throw new Error(
@@ -172,15 +162,7 @@ export function locallyShared(
     return biases === null ? y : tf.add(y, tf.reshape(biases, [spec.outC]));
   }
   if (fastPaths.batchedRegions) {
-    return batchedRegions(
-      x,
-      options.rowsChannelMajor
-        ? weights
-        : permuteRows(weights, channelMajorOrder(spec)),
-      biases!,
-      spec,
-      s,
-    );
+    return batchedRegions(x, weights, biases!, spec, s);
   }
   const op = tf.customGrad((...args: unknown[]) => {
     const [xi, w, b, save] = args as [
@@ -351,37 +333,57 @@ function permuteRows(w: tf.Tensor3D, order: Int32Array): tf.Tensor3D {
 }
 
 /**
- * The row order of the batched path's weights: `w[:, order, :]` has its rows
- * in the patches' (cin, dy, dx) order; the stored order is (dy, dx, cin).
- */
-export function channelMajorOrder(spec: LocallySharedSpec): Int32Array {
-  const taps = spec.kh * spec.kw;
-  // Rows (dy, dx, cin) -> (cin, dy, dx): row c * taps + t is row t * inC + c.
-  const order = new Int32Array(taps * spec.inC);
-  for (let c = 0; c < spec.inC; c++) {
-    for (let t = 0; t < taps; t++) order[c * taps + t] = t * spec.inC + c;
-  }
-  return order;
-}
-
-/**
- * The same layer as a few large ops, for backends with a fast BatchMatMul,
- * depthwise convolution and rank-6 Transpose (TensorFlow): patches from one
- * depthwise convolution, all regions in one batched product
- * `[R, B * rh * rw, K] x [R, K, outC]`, gradients by autodiff.
- *
- * @param w weights with rows in the patches' (cin, dy, dx) order
+ * The same layer as a few large ops, for backends with a fast BatchMatMul
+ * (TensorFlow): all regions in one batched product
+ * `[R, B * rh * rw, K] x [R, K, outC]`, gradients by autodiff. The patches
+ * come straight in that layout from one gather (`gatherPatches`: TensorFlow's
+ * `GatherNd`, its gradient one `ScatterNd`), in the weights' own row order;
+ * otherwise from one depthwise convolution (channels ordered (cin, dy, dx),
+ * so the weight rows are permuted to match) and a rank-6 transpose.
  */
 function batchedRegions(
   x: tf.Tensor4D,
-  w: tf.Tensor3D,
+  weights: tf.Tensor3D,
   biases: tf.Tensor2D,
   spec: LocallySharedSpec,
   s: LocallySharedShape,
 ): tf.Tensor4D {
   const b = x.shape[0];
   const { rh, rw, outC } = spec;
+  const transpose = (t: tf.Tensor, perm: number[]) =>
+    fastPaths.mklTranspose ? transposeKernel(t, perm) : tf.transpose(t, perm);
   const bias = tf.reshape(biases, [s.regions, 1, outC]);
+  const product = (pr: tf.Tensor3D, w: tf.Tensor3D) => {
+    const y = tf.reshape(tf.add(tf.matMul(pr, w), bias), [
+      s.gh,
+      s.gw,
+      b,
+      rh,
+      rw,
+      outC,
+    ]);
+    return tf.reshape(transpose(y, [2, 0, 3, 1, 4, 5]), [
+      b,
+      s.outH,
+      s.outW,
+      outC,
+    ]) as tf.Tensor4D;
+  };
+  if (fastPaths.gatherPatches) {
+    const pr = tf.reshape(gatherPatchesKernel(x, spec), [
+      s.regions,
+      b * rh * rw,
+      s.patch,
+    ]) as tf.Tensor3D;
+    return product(pr, weights);
+  }
+  const taps = spec.kh * spec.kw;
+  // Rows (dy, dx, cin) -> (cin, dy, dx): row c * taps + t is row t * inC + c.
+  const order = new Int32Array(s.patch);
+  for (let c = 0; c < spec.inC; c++) {
+    for (let t = 0; t < taps; t++) order[c * taps + t] = t * spec.inC + c;
+  }
+  const w = permuteRows(weights, order);
   const p = tf.reshape(extractPatchesChannelMajor(x, spec.kh, spec.kw), [
     b,
     s.gh,
@@ -390,25 +392,10 @@ function batchedRegions(
     rw,
     s.patch,
   ]);
-  const transpose = (t: tf.Tensor, perm: number[]) =>
-    fastPaths.mklTranspose ? transposeKernel(t, perm) : tf.transpose(t, perm);
   const pr = tf.reshape(transpose(p, [1, 3, 0, 2, 4, 5]), [
     s.regions,
     b * rh * rw,
     s.patch,
   ]) as tf.Tensor3D;
-  const y = tf.reshape(tf.add(tf.matMul(pr, w), bias), [
-    s.gh,
-    s.gw,
-    b,
-    rh,
-    rw,
-    outC,
-  ]);
-  return tf.reshape(transpose(y, [2, 0, 3, 1, 4, 5]), [
-    b,
-    s.outH,
-    s.outW,
-    outC,
-  ]) as tf.Tensor4D;
+  return product(pr, w);
 }

@@ -141,12 +141,6 @@ export interface DeepID2 {
   config: ModelConfig;
   shapes: ModelShapes;
   params: Params;
-  /**
-   * The multi-bank conv weights' rows are in (cin, dy, dx) order
-   * (`channelMajorOrder` in lib/locally_shared.ts): the trainer's view of
-   * the parameters on TensorFlow, never a stored network.
-   */
-  rowsChannelMajor?: boolean;
 }
 
 function heNormal(rng: Rng, n: number, fanIn: number): Float32Array {
@@ -245,10 +239,7 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
       net.params.get(`conv${i + 1}/w`) as tf.Tensor3D,
       late ? null : bias,
       s[i],
-      {
-        inputGradient: i > 0,
-        rowsChannelMajor: net.rowsChannelMajor && bias.shape[0] > 1,
-      },
+      { inputGradient: i > 0 },
     );
     if (i < 3) {
       const p = maxPool2x2(y);

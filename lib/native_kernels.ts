@@ -1,6 +1,6 @@
 /**
- * Four kernels for the `tensorflow` backend that tfjs-node does not expose,
- * each one TensorFlow op run through the addon's eager binding:
+ * Kernels for the `tensorflow` backend that tfjs-node does not expose, each
+ * one TensorFlow op run through the addon's eager binding:
  *
  * - `DeepID2ReluGrad`: TensorFlow's fused `ReluGrad` (`dy * (y > 0)`). tfjs
  *   differentiates ReLU as `dy * cast(step(x))`, and tfjs-node builds `Step`
@@ -16,6 +16,13 @@
  *   reorder) for the rank-6 transposes of the locally shared layers
  *   (`lib/locally_shared.ts`): 0.53 ms against Eigen's 0.91 ms for conv3's
  *   patches of a batch of 64 (7 MB) on their own.
+ * - `DeepID2GatherPatches` / `DeepID2ScatterPatches`: a locally shared
+ *   layer's patches gathered straight into its batched product's layout
+ *   (`GatherNd` with a kept index tensor) and their gradient scattered back
+ *   (`ScatterNd`, which sums the updates of one pixel in index order). For
+ *   conv3 of a batch of 64, 0.6 + 1.5 ms against 2.0 + 3.8 ms for a depthwise
+ *   convolution with a one-hot filter, a rank-6 transpose and their
+ *   gradients; and the weight rows need no permutation.
  *
  * It also replaces tfjs-node's `Reshape`, which makes, uploads and deletes a
  * shape tensor on every call, by one that keeps one TensorFlow tensor per
@@ -25,7 +32,8 @@
  * input (ties included) against the stock kernels, and probes the
  * resource-variable SGD of `lib/native_sgd.ts`; a build without oneDNN or
  * a GPU build (oneDNN kernels are CPU-only) keeps the stock pooling and
- * transpose. `lib/activations.ts` and `lib/locally_shared.ts` use them where
+ * transpose, and a GPU build the depthwise patches (TensorFlow's GPU
+ * `ScatterNd` adds with atomics, in no fixed order: not reproducible). `lib/activations.ts` and `lib/locally_shared.ts` use them where
  * `lib/fast_paths.ts` says so.
  *
  * @module
@@ -34,11 +42,12 @@ import { fastPaths } from "./fast_paths.ts";
 import { probeResourceSgd } from "./native_sgd.ts";
 import { tf } from "./tf.ts";
 
-/** The addon's backend object, as far as these kernels use it. */
-interface NodeBackend {
+/** The addon's backend object, as far as this project uses it. */
+export interface NodeBackend {
   binding: {
     TF_ATTR_TYPE: number;
     TF_ATTR_INT: number;
+    TF_ATTR_SHAPE: number;
     TF_ATTR_STRING: number;
     TF_ATTR_BOOL: number;
     TF_FLOAT: number;
@@ -55,18 +64,18 @@ interface NodeBackend {
   isUsingGpuDevice?: boolean;
   getDTypeInteger(dtype: string): number;
   getInputTensorIds(tensors: tf.TensorInfo[]): number[];
-  createOutputTensor(meta: unknown): tf.TensorInfo;
+  createOutputTensor(meta: unknown): tf.Tensor;
   executeSingleOutput(
     name: string,
     attrs: unknown[],
     inputs: tf.TensorInfo[],
-  ): tf.TensorInfo;
+  ): tf.Tensor;
   executeMultipleOutputs(
     name: string,
     attrs: unknown[],
     inputs: tf.TensorInfo[],
     numOutputs: number,
-  ): tf.TensorInfo[];
+  ): tf.Tensor[];
 }
 
 /** Kernel names (registered for the `tensorflow` backend only). */
@@ -74,9 +83,16 @@ export const RELU_GRAD = "DeepID2ReluGrad";
 export const MAX_POOL_WORKSPACE = "DeepID2MaxPoolWorkspace";
 export const MAX_POOL_GRAD_WORKSPACE = "DeepID2MaxPoolGradWorkspace";
 export const TRANSPOSE = "DeepID2Transpose";
+export const GATHER_PATCHES = "DeepID2GatherPatches";
+export const SCATTER_PATCHES = "DeepID2ScatterPatches";
 
-function floatAttr(b: NodeBackend) {
-  return { name: "T", type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT };
+/** A dtype attr (`T`, `Tparams`, ...) of a TensorFlow op. */
+function typeAttr(b: NodeBackend, name: string, dtype: number) {
+  return { name, type: b.binding.TF_ATTR_TYPE, value: dtype };
+}
+
+function floatAttr(b: NodeBackend, name = "T") {
+  return typeAttr(b, name, b.binding.TF_FLOAT);
 }
 
 /** 2x2 windows, stride 2, valid, NHWC, oneDNN's workspace on. */
@@ -103,7 +119,7 @@ function mklLabel(b: NodeBackend) {
 }
 
 function int32Attr(b: NodeBackend, name: string) {
-  return { name, type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_INT32 };
+  return typeAttr(b, name, b.binding.TF_INT32);
 }
 
 /** One op on tensor ids, its one output as a tfjs tensor. */
@@ -132,6 +148,63 @@ function int32Constant(b: NodeBackend, values: number[]): number {
     );
     if (constants.size < 4096) constants.set(key, id);
     else queueMicrotask(() => b.binding.deleteTensor(id!));
+  }
+  return id;
+}
+
+/** Geometry attrs of the patch kernels. */
+interface PatchAttrs {
+  kh: number;
+  kw: number;
+  rh: number;
+  rw: number;
+}
+
+/**
+ * `GatherNd` indices `[R, B * rh * rw, kh * kw, 3]` of (b, y, x): for region
+ * `r = gi * gw + gj`, row (b, dy, dx), tap (ky, kx), the input pixel
+ * `(b, gi * rh + dy + ky, gj * rw + dx + kx)`. Made once per geometry and
+ * batch size and kept for the process (at most 64 of them).
+ */
+const patchIndices = new Map<string, number>();
+function patchIndexTensor(
+  b: NodeBackend,
+  [n, h, w]: number[],
+  a: PatchAttrs,
+): number {
+  const key = [n, h, w, a.kh, a.kw, a.rh, a.rw].join(",");
+  let id = patchIndices.get(key);
+  if (id !== undefined) return id;
+  const gh = (h - a.kh + 1) / a.rh;
+  const gw = (w - a.kw + 1) / a.rw;
+  const idx = new Int32Array(gh * gw * n * a.rh * a.rw * a.kh * a.kw * 3);
+  let o = 0;
+  for (let gi = 0; gi < gh; gi++) {
+    for (let gj = 0; gj < gw; gj++) {
+      for (let bi = 0; bi < n; bi++) {
+        for (let dy = 0; dy < a.rh; dy++) {
+          for (let dx = 0; dx < a.rw; dx++) {
+            for (let ky = 0; ky < a.kh; ky++) {
+              for (let kx = 0; kx < a.kw; kx++) {
+                idx[o++] = bi;
+                idx[o++] = gi * a.rh + dy + ky;
+                idx[o++] = gj * a.rw + dx + kx;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  id = b.binding.createTensor(
+    [gh * gw, n * a.rh * a.rw, a.kh * a.kw, 3],
+    b.binding.TF_INT32,
+    idx,
+  );
+  if (patchIndices.size < 64) patchIndices.set(key, id);
+  else {
+    const stale = id;
+    queueMicrotask(() => b.binding.deleteTensor(stale));
   }
   return id;
 }
@@ -197,11 +270,7 @@ function register(): void {
           !(x.dtype === "float32" || x.dtype === "int32")
         ) return stockReshape.kernelFunc(args);
         return execute(b, "Reshape", [
-          {
-            name: "T",
-            type: b.binding.TF_ATTR_TYPE,
-            value: b.getDTypeInteger(x.dtype),
-          },
+          typeAttr(b, "T", b.getDTypeInteger(x.dtype)),
           int32Attr(b, "Tshape"),
         ], [b.getInputTensorIds([x])[0], int32Constant(b, shape)]);
       },
@@ -213,6 +282,51 @@ function register(): void {
       const { perm } = attrs as unknown as { perm: number[] };
       const inverse = perm.map((_, i) => perm.indexOf(i));
       return { x: () => transposeKernel(dy as tf.Tensor, inverse) };
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATHER_PATCHES,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const a = attrs as unknown as PatchAttrs;
+      return execute(b, "GatherNd", [
+        floatAttr(b, "Tparams"),
+        int32Attr(b, "Tindices"),
+      ], [b.getInputTensorIds([x])[0], patchIndexTensor(b, x.shape, a)]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCATTER_PATCHES,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { dy } = inputs as { dy: tf.TensorInfo };
+      const a = attrs as unknown as PatchAttrs & { inputShape: number[] };
+      // ScatterNd sums the updates that land on one pixel, in index order.
+      return execute(b, "ScatterNd", [
+        floatAttr(b),
+        int32Attr(b, "Tindices"),
+      ], [
+        patchIndexTensor(b, a.inputShape, a),
+        b.getInputTensorIds([dy])[0],
+        int32Constant(b, a.inputShape),
+      ]);
+    },
+  });
+  tf.registerGradient({
+    kernelName: GATHER_PATCHES,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return {
+        x: () =>
+          tf.engine().runKernel(SCATTER_PATCHES, { dy: dy as tf.Tensor }, {
+            ...(attrs as unknown as PatchAttrs),
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      };
     },
   });
   tf.registerKernel({
@@ -270,6 +384,23 @@ export function transposeKernel(x: tf.Tensor, perm: number[]): tf.Tensor {
 }
 
 /**
+ * The patches of a locally shared layer straight in its batched product's
+ * layout, `[R, B * rh * rw, kh * kw, C]` (rows (b, dy, dx), taps (ky, kx)),
+ * by one `GatherNd`; its gradient is one `ScatterNd`.
+ */
+export function gatherPatchesKernel(
+  x: tf.Tensor4D,
+  spec: { kh: number; kw: number; rh: number; rw: number },
+): tf.Tensor4D {
+  const { kh, kw, rh, rw } = spec;
+  return tf.engine().runKernel(
+    GATHER_PATCHES,
+    { x },
+    { kh, kw, rh, rw } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
+
+/**
  * Which of the kernels work on the running `tensorflow` backend, and
  * whether its resource-variable SGD does (lib/native_sgd.ts).
  */
@@ -277,6 +408,7 @@ export interface NativeKernels {
   nativeOps: boolean;
   poolWorkspace: boolean;
   mklTranspose: boolean;
+  gatherPatches: boolean;
   nativeSgd: boolean;
 }
 
@@ -296,6 +428,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
       nativeOps: false,
       poolWorkspace: false,
       mklTranspose: false,
+      gatherPatches: false,
       nativeSgd: false,
     };
   }
@@ -316,6 +449,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     nativeOps: false,
     poolWorkspace: false,
     mklTranspose: false,
+    gatherPatches: false,
     nativeSgd: await probeResourceSgd(),
   };
   // Each check computes in a tidy and compares after it; a kernel that
@@ -369,6 +503,49 @@ export async function installNativeKernels(): Promise<NativeKernels> {
         [transposeKernel(t6, p6), tf.transpose(t6, p6)],
         [transposeKernel(t2, [1, 0]), tf.transpose(t2, [1, 0])],
         [grad(transposeKernel), grad(tf.transpose)],
+      ];
+    });
+    // Against slices of the input, value by value; the gradient with
+    // integer weights, so that every sum is exact. CPU only: ScatterNd sums
+    // with atomics on a GPU, in no fixed order.
+    out.gatherPatches = await check(() => {
+      const a = { kh: 2, kw: 2, rh: 2, rw: 2 };
+      const [n, h, w, c] = x.shape;
+      const [gh, gw] = [(h - 1) / 2, (w - 1) / 2];
+      const reference = (t: tf.Tensor4D) => {
+        const regions: tf.Tensor[] = [];
+        for (let gi = 0; gi < gh; gi++) {
+          for (let gj = 0; gj < gw; gj++) {
+            const rows: tf.Tensor[] = [];
+            for (let dy = 0; dy < a.rh; dy++) {
+              for (let dx = 0; dx < a.rw; dx++) {
+                const taps: tf.Tensor[] = [];
+                for (let ky = 0; ky < a.kh; ky++) {
+                  for (let kx = 0; kx < a.kw; kx++) {
+                    const [y0, x0] = [gi * 2 + dy + ky, gj * 2 + dx + kx];
+                    taps.push(tf.slice(t, [0, y0, x0, 0], [n, 1, 1, c]));
+                  }
+                }
+                rows.push(tf.reshape(tf.concat(taps, 1), [n, 4, c]));
+              }
+            }
+            regions.push(tf.stack(rows, 1)); // [n, rh * rw, taps, c]
+          }
+        }
+        return tf.reshape(tf.stack(regions), [gh * gw, n * 4, 4, c]);
+      };
+      const wts = tf.reshape(tf.range(0, gh * gw * n * 16 * c), [
+        gh * gw,
+        n * 4,
+        4,
+        c,
+      ]).mod(7);
+      const grad = (f: (t: tf.Tensor4D) => tf.Tensor) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), wts)))(x);
+      const mine = (t: tf.Tensor4D) => gatherPatchesKernel(t, a);
+      return [
+        [mine(x), reference(x)],
+        [grad(mine), grad(reference)],
       ];
     });
   }

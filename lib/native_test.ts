@@ -25,7 +25,12 @@ import {
   normaliseImages,
 } from "./model.ts";
 import { loadedNative, loadNative } from "./native.ts";
-import { installNativeKernels, transposeKernel } from "./native_kernels.ts";
+import {
+  gatherPatchesKernel,
+  installNativeKernels,
+  transposeKernel,
+} from "./native_kernels.ts";
+import { locallyShared, locallySharedShape } from "./locally_shared.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 import { maxPool2x2, relu } from "./activations.ts";
 import { fastPaths, fastPathsFor } from "./fast_paths.ts";
@@ -414,13 +419,12 @@ async function weights(
 
 Deno.test({
   name:
-    "native: SGD on resource variables (momentum, decay, channel-major rows) follows the tfjs update, velocities included",
+    "native: SGD on resource variables (momentum, decay) follows the tfjs update, velocities included",
   ignore,
   async fn() {
     await on("tensorflow");
     const found = { ...fastPaths };
     assertStrict.ok(found.nativeSgd, "the resource-variable SGD probe passed");
-    assertStrict.ok(found.batchedRegions, "weights kept in (cin, dy, dx) rows");
     const dir = await Deno.makeTempDir();
     const data = { images, shape: config.inputShape, labels };
     const run = async (native: boolean) => {
@@ -508,6 +512,71 @@ Deno.test({
       disposeModel(resumed);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: patches gathered (GatherNd/ScatterNd) give the locally shared layer the depthwise path's values and gradients",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    const found = { ...fastPaths };
+    assertStrict.ok(found.gatherPatches, "the gather/scatter probe passed");
+    // conv3 and conv4 of the network, and an uneven region.
+    const specs = [
+      { inH: 12, inW: 10, inC: 40, kh: 3, kw: 3, outC: 60, rh: 2, rw: 2 },
+      { inH: 5, inW: 4, inC: 60, kh: 2, kw: 2, outC: 80, rh: 1, rw: 1 },
+      { inH: 6, inW: 9, inC: 5, kh: 3, kw: 2, outC: 7, rh: 1, rw: 4 },
+    ];
+    try {
+      for (const [i, spec] of specs.entries()) {
+        const { regions, patch } = locallySharedShape(spec);
+        const x = rand(
+          [3, spec.inH, spec.inW, spec.inC],
+          30 + i,
+        ) as tf.Tensor4D;
+        const w = rand([regions, patch, spec.outC], 40 + i) as tf.Tensor3D;
+        const b = rand([regions, spec.outC], 50 + i) as tf.Tensor2D;
+        const run = async (gather: boolean) => {
+          fastPaths.gatherPatches = gather;
+          const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(tf.sin(locallyShared(
+              xx as tf.Tensor4D,
+              ww as tf.Tensor3D,
+              bb as tf.Tensor2D,
+              spec,
+            )));
+          const y = locallyShared(x, w, b, spec);
+          return await arrays([y, ...tf.grads(f)([x, w, b])]);
+        };
+        const g = await run(true);
+        const d = await run(false);
+        ["values", "dx", "dw", "db"].forEach((n, k) =>
+          assertClose(`${n} (spec ${i})`, g[k], d[k], GRAD_TOL)
+        );
+        // The gather itself is a copy: exactly the input's values.
+        const p = gatherPatchesKernel(x, spec);
+        const [pv, xv] = await arrays([p, x.clone()]);
+        assertStrict.deepEqual(p.shape, [
+          regions,
+          3 * spec.rh * spec.rw,
+          spec.kh * spec.kw,
+          spec.inC,
+        ]);
+        // Region 0, batch 0, first row, tap (ky, kx) = (1, 0): pixel (1, 0).
+        const tap = 1 * spec.kw;
+        assertStrict.deepEqual(
+          Array.from(pv.subarray(tap * spec.inC, (tap + 1) * spec.inC)),
+          Array.from(
+            xv.subarray(spec.inW * spec.inC, (spec.inW + 1) * spec.inC),
+          ),
+        );
+        tf.dispose([x, w, b]);
+      }
+    } finally {
+      Object.assign(fastPaths, found);
     }
   },
 });

@@ -40,8 +40,7 @@ import {
   normaliseImages,
   type Params,
 } from "./model.ts";
-import { type Layout, ResourceSgd } from "./native_sgd.ts";
-import { channelMajorOrder, locallySharedShape } from "./locally_shared.ts";
+import { ResourceSgd } from "./native_sgd.ts";
 import { Progress } from "./progress.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
@@ -325,16 +324,8 @@ export async function train(
   const decayed = (name: string) =>
     name.includes("/w") && !name.startsWith("cosine") &&
     config.weightDecay !== 0;
-  // On the batched path the variables keep the multi-bank conv weights'
-  // rows in the patches' order, so no step permutes them.
-  const permuted = fastPaths.nativeSgd && fastPaths.batchedRegions;
   const sgd = fastPaths.nativeSgd
-    ? ResourceSgd.create(
-      trainable,
-      vars.velocity,
-      decayed,
-      permuted ? rowLayout(net) : undefined,
-    )
+    ? ResourceSgd.create(trainable, vars.velocity, decayed)
     : null;
   const sync = () => sgd?.copyTo(trainable, vars.velocity);
 
@@ -400,9 +391,7 @@ export async function train(
         // The parameters this step reads: the resource variables' current
         // values, or the tfjs variables themselves.
         const now: Map<string, tf.Tensor> = sgd ? sgd.values() : trainable;
-        const netNow = sgd
-          ? { ...net, params: now as Params, rowsChannelMajor: permuted }
-          : net;
+        const netNow = sgd ? { ...net, params: now as Params } : net;
         let identL: tf.Scalar | undefined;
         let verifL: tf.Scalar | undefined;
         let dist: tf.Tensor1D | undefined;
@@ -568,26 +557,4 @@ export async function train(
   vars.cosW?.dispose();
   vars.cosB?.dispose();
   return result;
-}
-
-/**
- * The multi-bank conv weights with their rows in (cin, dy, dx) order
- * (lib/locally_shared.ts `channelMajorOrder`) and back; other parameters as
- * they are.
- */
-function rowLayout(net: DeepID2): Layout {
-  const orders = new Map<string, [Int32Array, Int32Array]>();
-  net.shapes.convs.forEach((spec, i) => {
-    if (locallySharedShape(spec).regions === 1) return;
-    const order = channelMajorOrder(spec);
-    const inverse = new Int32Array(order.length);
-    order.forEach((from, to) => inverse[from] = to);
-    orders.set(`conv${i + 1}/w`, [order, inverse]);
-  });
-  const gather = (t: tf.Tensor, idx: Int32Array | undefined) =>
-    idx ? tf.gather(t, tf.tensor1d(idx, "int32"), 1) : t;
-  return {
-    into: (name, t) => gather(t, orders.get(name)?.[0]),
-    back: (name, t) => gather(t, orders.get(name)?.[1]),
-  };
 }
