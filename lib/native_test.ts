@@ -580,3 +580,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "native: a diverging run with resource-variable SGD fails with a clear error and leaves no tensors behind",
+  ignore,
+  async fn() {
+    await on("tensorflow");
+    assertStrict.ok(fastPaths.nativeSgd);
+    const data = { images, shape: config.inputShape, labels };
+    const net = createDeepID2(config, 8);
+    const before = tf.memory().numTensors;
+    await assertStrict.rejects(
+      train(net, data, { ...SGD_TRAIN, steps: 20, learningRate: 1e8 }, {
+        progressLabel: null,
+      }),
+      /training diverged at step \d+ .*lower the learning rate/,
+    );
+    assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
+    // The network holds the weights of the step that diverged, not stale ones.
+    const w = await net.params.get("softmax/w")!.data();
+    assertStrict.ok(
+      !w.every(Number.isFinite) || w.some((v) => Math.abs(v) > 1e3),
+    );
+    disposeModel(net);
+  },
+});

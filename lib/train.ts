@@ -259,302 +259,311 @@ export async function train(
   }
   const sampler = new PairSampler(data.labels, config.seed);
   const vars: TrainerVars = { velocity: new Map() };
-  for (const [name, p] of net.params) {
-    vars.velocity.set(
-      name,
-      tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-    );
-  }
-  const useCos = signal === "cosine" && !identOnly;
-  if (useCos) {
-    vars.cosW = tf.tidy(() => tf.variable(tf.scalar(5), true));
-    vars.cosB = tf.tidy(() => tf.variable(tf.scalar(-2.5), true));
-    vars.velocity.set(
-      "cosine/w",
-      tf.tidy(() => tf.variable(tf.scalar(0), false)),
-    );
-    vars.velocity.set(
-      "cosine/b",
-      tf.tidy(() => tf.variable(tf.scalar(0), false)),
-    );
-  }
-  let step = 0;
-  let margin = config.margin;
-  let window: { d: number[]; same: number[] } = { d: [], same: [] };
-  const log: TrainLogEntry[] = [];
-  // Everything SGD updates, by checkpoint name.
-  const trainable = new Map(net.params);
-  if (vars.cosW) trainable.set("cosine/w", vars.cosW);
-  if (vars.cosB) trainable.set("cosine/b", vars.cosB);
-
-  if (
-    options.resume && options.checkpointPath &&
-    await exists(options.checkpointPath)
-  ) {
-    const ck = await loadCheckpoint(options.checkpointPath);
-    for (const [name, v] of trainable) {
-      const t = ck.tensors.get(name);
-      const vt = ck.tensors.get(`${name}/v`);
-      if (!t || !vt || t.values.length !== v.size) {
-        throw new Error(
-          `${options.checkpointPath}: checkpoint does not match this network (${name})`,
-        );
-      }
-      tf.tidy(() => v.assign(tf.tensor(t.values, v.shape)));
-      tf.tidy(() =>
-        vars.velocity.get(name)!.assign(tf.tensor(vt.values, v.shape))
+  // The trainer's own variables go whatever happens (a bad checkpoint, a
+  // diverged run).
+  try {
+    for (const [name, p] of net.params) {
+      vars.velocity.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
       );
     }
-    const st = ck.state as {
-      step: number;
-      margin: number;
-      rng: number;
-      window: typeof window;
-      log: TrainLogEntry[];
-    };
-    step = st.step;
-    margin = st.margin;
-    sampler.rng.state = st.rng;
-    window = st.window;
-    log.push(...st.log);
-  }
-
-  // On TensorFlow the parameters live in resource variables while training
-  // (lib/native_sgd.ts); `sync` copies them back into the tfjs variables.
-  const decayed = (name: string) =>
-    name.includes("/w") && !name.startsWith("cosine") &&
-    config.weightDecay !== 0;
-  const sgd = fastPaths.nativeSgd
-    ? ResourceSgd.create(trainable, vars.velocity, decayed)
-    : null;
-  const sync = () => sgd?.copyTo(trainable, vars.velocity);
-
-  const save = async () => {
-    if (!options.checkpointPath) return;
-    sync();
-    const tensors = new Map<
-      string,
-      { shape: number[]; values: Float32Array }
-    >();
-    for (const [name, v] of trainable) {
-      tensors.set(name, {
-        shape: v.shape,
-        values: await v.data() as Float32Array,
-      });
-      const vel = vars.velocity.get(name)!;
-      tensors.set(`${name}/v`, {
-        shape: vel.shape,
-        values: await vel.data() as Float32Array,
-      });
+    const useCos = signal === "cosine" && !identOnly;
+    if (useCos) {
+      vars.cosW = tf.tidy(() => tf.variable(tf.scalar(5), true));
+      vars.cosB = tf.tidy(() => tf.variable(tf.scalar(-2.5), true));
+      vars.velocity.set(
+        "cosine/w",
+        tf.tidy(() => tf.variable(tf.scalar(0), false)),
+      );
+      vars.velocity.set(
+        "cosine/b",
+        tf.tidy(() => tf.variable(tf.scalar(0), false)),
+      );
     }
-    await saveCheckpoint(options.checkpointPath, {
-      tensors,
-      state: {
-        step,
-        margin,
-        rng: sampler.rng.state,
-        window,
-        log,
-        config: { ...config, lambda: String(lambda) },
-        model: net.config,
-      },
-    });
-  };
+    let step = 0;
+    let margin = config.margin;
+    let window: { d: number[]; same: number[] } = { d: [], same: [] };
+    const log: TrainLogEntry[] = [];
+    // Everything SGD updates, by checkpoint name.
+    const trainable = new Map(net.params);
+    if (vars.cosW) trainable.set("cosine/w", vars.cosW);
+    if (vars.cosB) trainable.set("cosine/b", vars.cosB);
 
-  const total = config.steps;
-  const lastStop = options.stopAfter !== undefined
-    ? Math.min(total, step + options.stopAfter)
-    : total;
-  const progress = options.progressLabel === null
-    ? null
-    : new Progress(options.progressLabel ?? "train", lastStop - step, {
-      unit: "steps",
-    });
-  const startStep = step;
-  const t0 = performance.now();
-  const P = config.pairsPerBatch;
-
-  try {
-    while (step < lastStop) {
-      const { a, b, same } = sampler.batch(P, config.positiveFraction);
-      const idx = new Int32Array(2 * P);
-      idx.set(a, 0);
-      idx.set(b, P);
-      const lr = learningRateAt(step, config);
-      const labelsNow = Int32Array.from(idx, (i) => data.labels[i]);
-      // The loss on the host (lib/joint_loss.ts) hands its values over here.
-      const onHost: { values?: JointLossValues } = {};
-      // Gradients for the resource-variable update, by parameter name.
-      let sgdGrads: Map<string, tf.Tensor> | null = null;
-      const read = tf.tidy(() => {
-        const x = normaliseImages(data.images, data.shape, idx);
-        // The parameters this step reads: the resource variables' current
-        // values, or the tfjs variables themselves.
-        const now: Map<string, tf.Tensor> = sgd ? sgd.values() : trainable;
-        const netNow = sgd ? { ...net, params: now as Params } : net;
-        let identL: tf.Scalar | undefined;
-        let verifL: tf.Scalar | undefined;
-        let dist: tf.Tensor1D | undefined;
-        const lossFn = () => {
-          const f = features(netNow, x); // [2P, D]
-          const cosine = useCos
-            ? { w: now.get("cosine/w")!, b: now.get("cosine/b")! }
-            : undefined;
-          if (fastPaths.hostLoss) {
-            return jointLoss(
-              f,
-              verifOnly ? null : logits(netNow, f),
-              { labels: labelsNow, same, lambda, signal, margin },
-              cosine,
-              (v) => onHost.values = v,
-            );
-          }
-          const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
-          const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
-          let loss: tf.Scalar = tf.scalar(0);
-          if (!verifOnly) {
-            // Ident(fi) + Ident(fj): twice the mean over the 2P images.
-            identL = tf.keep(
-              tf.mul(
-                2,
-                identificationLoss(
-                  logits(netNow, f),
-                  tf.tensor1d(labelsNow, "int32"),
-                ),
-              ),
-            );
-            loss = tf.add(loss, identL);
-          }
-          if (!identOnly) {
-            verifL = tf.keep(
-              verificationLoss(fi, fj, tf.tensor1d(same), {
-                signal,
-                margin,
-                cosine,
-              }),
-            );
-            loss = tf.add(loss, verifOnly ? verifL : tf.mul(lambda, verifL));
-          }
-          dist = tf.keep(pairDistance(fi, fj, signal));
-          return loss;
-        };
-        if (sgd) {
-          const names = [...now.keys()];
-          const { value, grads } = tf.engine().gradients(
-            lossFn,
-            names.map((n) => now.get(n)!),
-            undefined,
-            true,
+    if (
+      options.resume && options.checkpointPath &&
+      await exists(options.checkpointPath)
+    ) {
+      const ck = await loadCheckpoint(options.checkpointPath);
+      for (const [name, v] of trainable) {
+        const t = ck.tensors.get(name);
+        const vt = ck.tensors.get(`${name}/v`);
+        if (!t || !vt || t.values.length !== v.size) {
+          throw new Error(
+            `${options.checkpointPath}: checkpoint does not match this network (${name})`,
           );
+        }
+        tf.tidy(() => v.assign(tf.tensor(t.values, v.shape)));
+        tf.tidy(() =>
+          vars.velocity.get(name)!.assign(tf.tensor(vt.values, v.shape))
+        );
+      }
+      const st = ck.state as {
+        step: number;
+        margin: number;
+        rng: number;
+        window: typeof window;
+        log: TrainLogEntry[];
+      };
+      step = st.step;
+      margin = st.margin;
+      sampler.rng.state = st.rng;
+      window = st.window;
+      log.push(...st.log);
+    }
+
+    // On TensorFlow the parameters live in resource variables while training
+    // (lib/native_sgd.ts); `sync` copies them back into the tfjs variables.
+    const decayed = (name: string) =>
+      name.includes("/w") && !name.startsWith("cosine") &&
+      config.weightDecay !== 0;
+    const sgd = fastPaths.nativeSgd
+      ? ResourceSgd.create(trainable, vars.velocity, decayed)
+      : null;
+    const sync = () => sgd?.copyTo(trainable, vars.velocity);
+
+    const save = async () => {
+      if (!options.checkpointPath) return;
+      sync();
+      const tensors = new Map<
+        string,
+        { shape: number[]; values: Float32Array }
+      >();
+      for (const [name, v] of trainable) {
+        tensors.set(name, {
+          shape: v.shape,
+          values: await v.data() as Float32Array,
+        });
+        const vel = vars.velocity.get(name)!;
+        tensors.set(`${name}/v`, {
+          shape: vel.shape,
+          values: await vel.data() as Float32Array,
+        });
+      }
+      await saveCheckpoint(options.checkpointPath, {
+        tensors,
+        state: {
+          step,
+          margin,
+          rng: sampler.rng.state,
+          window,
+          log,
+          config: { ...config, lambda: String(lambda) },
+          model: net.config,
+        },
+      });
+    };
+
+    const total = config.steps;
+    const lastStop = options.stopAfter !== undefined
+      ? Math.min(total, step + options.stopAfter)
+      : total;
+    const progress = options.progressLabel === null
+      ? null
+      : new Progress(options.progressLabel ?? "train", lastStop - step, {
+        unit: "steps",
+      });
+    const startStep = step;
+    const t0 = performance.now();
+    const P = config.pairsPerBatch;
+
+    try {
+      while (step < lastStop) {
+        const { a, b, same } = sampler.batch(P, config.positiveFraction);
+        const idx = new Int32Array(2 * P);
+        idx.set(a, 0);
+        idx.set(b, P);
+        const lr = learningRateAt(step, config);
+        const labelsNow = Int32Array.from(idx, (i) => data.labels[i]);
+        // The loss on the host (lib/joint_loss.ts) hands its values over here.
+        const onHost: { values?: JointLossValues } = {};
+        // Gradients for the resource-variable update, by parameter name.
+        let sgdGrads: Map<string, tf.Tensor> | null = null;
+        const read = tf.tidy(() => {
+          const x = normaliseImages(data.images, data.shape, idx);
+          // The parameters this step reads: the resource variables' current
+          // values, or the tfjs variables themselves.
+          const now: Map<string, tf.Tensor> = sgd ? sgd.values() : trainable;
+          const netNow = sgd ? { ...net, params: now as Params } : net;
+          let identL: tf.Scalar | undefined;
+          let verifL: tf.Scalar | undefined;
+          let dist: tf.Tensor1D | undefined;
+          const lossFn = () => {
+            const f = features(netNow, x); // [2P, D]
+            const cosine = useCos
+              ? { w: now.get("cosine/w")!, b: now.get("cosine/b")! }
+              : undefined;
+            if (fastPaths.hostLoss) {
+              return jointLoss(
+                f,
+                verifOnly ? null : logits(netNow, f),
+                { labels: labelsNow, same, lambda, signal, margin },
+                cosine,
+                (v) => onHost.values = v,
+              );
+            }
+            const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
+            const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
+            let loss: tf.Scalar = tf.scalar(0);
+            if (!verifOnly) {
+              // Ident(fi) + Ident(fj): twice the mean over the 2P images.
+              identL = tf.keep(
+                tf.mul(
+                  2,
+                  identificationLoss(
+                    logits(netNow, f),
+                    tf.tensor1d(labelsNow, "int32"),
+                  ),
+                ),
+              );
+              loss = tf.add(loss, identL);
+            }
+            if (!identOnly) {
+              verifL = tf.keep(
+                verificationLoss(fi, fj, tf.tensor1d(same), {
+                  signal,
+                  margin,
+                  cosine,
+                }),
+              );
+              loss = tf.add(loss, verifOnly ? verifL : tf.mul(lambda, verifL));
+            }
+            dist = tf.keep(pairDistance(fi, fj, signal));
+            return loss;
+          };
+          if (sgd) {
+            const names = [...now.keys()];
+            const { value, grads } = tf.engine().gradients(
+              lossFn,
+              names.map((n) => now.get(n)!),
+              undefined,
+              true,
+            );
+            tf.dispose(value);
+            sgdGrads = new Map();
+            names.forEach((n, i) => {
+              if (grads[i]) sgdGrads!.set(n, tf.keep(grads[i]));
+            });
+            // The reads are disposed at the end of this tidy, before the update.
+            return dist
+              ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
+              : [];
+          }
+          const { value, grads } = tf.variableGrads(lossFn, [
+            ...trainable.values(),
+          ]);
           tf.dispose(value);
-          sgdGrads = new Map();
-          names.forEach((n, i) => {
-            if (grads[i]) sgdGrads!.set(n, tf.keep(grads[i]));
-          });
-          // The reads are disposed at the end of this tidy, before the update.
+          // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
+          const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map(
+            (
+              c,
+            ) => tf.scalar(c),
+          );
+          for (const [name, p] of trainable) {
+            const g0 = grads[p.name];
+            if (!g0) continue;
+            const g = decayed(name) ? tf.add(g0, tf.mul(wdT, p)) : g0;
+            const v = vars.velocity.get(name)!;
+            v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
+            p.assign(tf.add(p, v));
+          }
+          // On the host path the values are in `onHost` already.
           return dist
             ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
             : [];
-        }
-        const { value, grads } = tf.variableGrads(lossFn, [
-          ...trainable.values(),
-        ]);
-        tf.dispose(value);
-        // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
-        const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map((
-          c,
-        ) => tf.scalar(c));
-        for (const [name, p] of trainable) {
-          const g0 = grads[p.name];
-          if (!g0) continue;
-          const g = decayed(name) ? tf.add(g0, tf.mul(wdT, p)) : g0;
-          const v = vars.velocity.get(name)!;
-          v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
-          p.assign(tf.add(p, v));
-        }
-        // On the host path the values are in `onHost` already.
-        return dist
-          ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
-          : [];
-      });
-      if (sgd && sgdGrads) {
-        sgd.step(sgdGrads, {
-          lr,
-          momentum: config.momentum,
-          weightDecay: config.weightDecay,
         });
-        tf.dispose([...(sgdGrads as Map<string, tf.Tensor>).values()]);
-      }
-      let il: number, vl: number, dv: ArrayLike<number>;
-      if (onHost.values) {
-        ({ identLoss: il, verifLoss: vl, dist: dv } = onHost.values);
-      } else {
-        [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
-        dv = await read[2].data();
-        tf.dispose(read);
-      }
-      if (!Number.isFinite(il) || !Number.isFinite(vl)) {
-        throw new Error(
-          `training diverged at step ${
-            step + 1
-          } (loss ${il}, ${vl}); lower the learning rate`,
+        if (sgd && sgdGrads) {
+          sgd.step(sgdGrads, {
+            lr,
+            momentum: config.momentum,
+            weightDecay: config.weightDecay,
+          });
+          tf.dispose([...(sgdGrads as Map<string, tf.Tensor>).values()]);
+        }
+        let il: number, vl: number, dv: ArrayLike<number>;
+        if (onHost.values) {
+          ({ identLoss: il, verifLoss: vl, dist: dv } = onHost.values);
+        } else {
+          [il, vl] = [(await read[0].data())[0], (await read[1].data())[0]];
+          dv = await read[2].data();
+          tf.dispose(read);
+        }
+        if (!Number.isFinite(il) || !Number.isFinite(vl)) {
+          throw new Error(
+            `training diverged at step ${
+              step + 1
+            } (loss ${il}, ${vl}); lower the learning rate`,
+          );
+        }
+        for (let k = 0; k < P; k++) {
+          window.d.push(dv[k]);
+          window.same.push(same[k]);
+        }
+        if (window.d.length > config.marginWindow) {
+          const cut = window.d.length - config.marginWindow;
+          window.d.splice(0, cut);
+          window.same.splice(0, cut);
+        }
+        step++;
+        if (
+          usesMargin(signal) && !identOnly && step % config.marginEvery === 0
+        ) {
+          margin = bestThreshold(window.d, window.same).threshold;
+        }
+        log.push({ step, identLoss: il, verifLoss: vl, margin, lr });
+        progress?.update(
+          step - startStep,
+          `step ${step}/${total} ident ${il.toFixed(3)} verif ${
+            vl.toFixed(4)
+          } m ${margin.toFixed(3)} lr ${lr.toExponential(2)} ${
+            ((step - startStep) * 2 * P / ((performance.now() - t0) / 1000))
+              .toFixed(0)
+          } img/s`,
         );
+        if (
+          config.checkpointEvery > 0 && step % config.checkpointEvery === 0 &&
+          step < total
+        ) await save();
+        if (
+          options.onEval && options.evalEvery && step % options.evalEvery === 0
+        ) {
+          sync();
+          await options.onEval(step, net);
+        }
       }
-      for (let k = 0; k < P; k++) {
-        window.d.push(dv[k]);
-        window.same.push(same[k]);
-      }
-      if (window.d.length > config.marginWindow) {
-        const cut = window.d.length - config.marginWindow;
-        window.d.splice(0, cut);
-        window.same.splice(0, cut);
-      }
-      step++;
-      if (usesMargin(signal) && !identOnly && step % config.marginEvery === 0) {
-        margin = bestThreshold(window.d, window.same).threshold;
-      }
-      log.push({ step, identLoss: il, verifLoss: vl, margin, lr });
-      progress?.update(
-        step - startStep,
-        `step ${step}/${total} ident ${il.toFixed(3)} verif ${
-          vl.toFixed(4)
-        } m ${margin.toFixed(3)} lr ${lr.toExponential(2)} ${
-          ((step - startStep) * 2 * P / ((performance.now() - t0) / 1000))
-            .toFixed(0)
-        } img/s`,
-      );
-      if (
-        config.checkpointEvery > 0 && step % config.checkpointEvery === 0 &&
-        step < total
-      ) await save();
-      if (
-        options.onEval && options.evalEvery && step % options.evalEvery === 0
-      ) {
-        sync();
-        await options.onEval(step, net);
-      }
+    } finally {
+      sync();
+      sgd?.dispose();
     }
-  } finally {
-    sync();
-    sgd?.dispose();
-  }
-  progress?.finish(step - startStep);
-  await save();
-  const secs = (performance.now() - t0) / 1000;
-  const result: TrainResult = {
-    step,
-    margin,
-    log,
-    imagesPerSecond: (step - startStep) * 2 * P / Math.max(secs, 1e-9),
-  };
-  if (useCos) {
-    result.cosine = {
-      w: (await vars.cosW!.data())[0],
-      b: (await vars.cosB!.data())[0],
+    progress?.finish(step - startStep);
+    await save();
+    const secs = (performance.now() - t0) / 1000;
+    const result: TrainResult = {
+      step,
+      margin,
+      log,
+      imagesPerSecond: (step - startStep) * 2 * P / Math.max(secs, 1e-9),
     };
+    if (useCos) {
+      result.cosine = {
+        w: (await vars.cosW!.data())[0],
+        b: (await vars.cosB!.data())[0],
+      };
+    }
+    return result;
+  } finally {
+    for (const v of vars.velocity.values()) v.dispose();
+    vars.cosW?.dispose();
+    vars.cosB?.dispose();
   }
-  for (const v of vars.velocity.values()) v.dispose();
-  vars.cosW?.dispose();
-  vars.cosB?.dispose();
-  return result;
 }

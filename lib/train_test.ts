@@ -233,8 +233,10 @@ Deno.test("checkpoint: missing, truncated or foreign files get clear errors and 
   const back = await loadCheckpoint(`${dir}/ok.bin`);
   assertStrict.deepEqual(Array.from(back.tensors.get("a")!.values), [1, 2]);
   assertStrict.equal(back.state.step, 3);
-  // Resuming from a corrupt checkpoint fails and leaves the file as it was.
+  // Resuming from a corrupt checkpoint fails and leaves the file as it was
+  // (and no tensor of the trainer behind).
   const net = createDeepID2(defaultModelConfig(8), 1);
+  const before = tf.memory().numTensors;
   await assertStrict.rejects(
     () =>
       train(net, tinyData(), quick, {
@@ -244,10 +246,20 @@ Deno.test("checkpoint: missing, truncated or foreign files get clear errors and 
       }),
     /not a valid DeepID2 checkpoint/,
   );
+  assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
   assertStrict.equal(
     (await Deno.readFile(`${dir}/cut.bin`)).length,
     bytes.length - 3,
   );
+  // A diverging run: a clear error, and no tensor left behind either.
+  await assertStrict.rejects(
+    () =>
+      train(net, tinyData(), { ...quick, learningRate: 1e8 }, {
+        progressLabel: null,
+      }),
+    /training diverged at step \d+ .*lower the learning rate/,
+  );
+  assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
   disposeModel(net);
   await Deno.remove(dir, { recursive: true });
 });
