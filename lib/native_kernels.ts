@@ -39,6 +39,9 @@
  * @module
  */
 import { fastPaths } from "./fast_paths.ts";
+// A cycle at call time only: locally_shared.ts uses the kernels below, the
+// patch check here uses its reference formulation.
+import { extractPatches } from "./locally_shared.ts";
 import { probeResourceSgd } from "./native_sgd.ts";
 import { tf } from "./tf.ts";
 
@@ -91,7 +94,8 @@ function typeAttr(b: NodeBackend, name: string, dtype: number) {
   return { name, type: b.binding.TF_ATTR_TYPE, value: dtype };
 }
 
-function floatAttr(b: NodeBackend, name = "T") {
+/** A float32 dtype attr (`T` unless named). */
+export function floatAttr(b: NodeBackend, name = "T") {
   return typeAttr(b, name, b.binding.TF_FLOAT);
 }
 
@@ -122,6 +126,11 @@ function int32Attr(b: NodeBackend, name: string) {
   return typeAttr(b, name, b.binding.TF_INT32);
 }
 
+/** A bool attr of a TensorFlow op. */
+export function boolAttr(b: NodeBackend, name: string, value: boolean) {
+  return { name, type: b.binding.TF_ATTR_BOOL, value };
+}
+
 /** One op on tensor ids, its one output as a tfjs tensor. */
 function execute(
   b: NodeBackend,
@@ -133,23 +142,31 @@ function execute(
 }
 
 /**
- * Small int32 vectors (shapes, permutations) as TensorFlow tensors made once
- * and kept for the process, by value (at most 4096 of them).
+ * int32 TensorFlow tensors made once and kept for the process, by key (at
+ * most 4096; beyond that each is made, used and deleted): shapes,
+ * permutations and the patch kernels' indices.
  */
-const constants = new Map<string, number>();
+const kept = new Map<string, number>();
+function keptInt32(
+  b: NodeBackend,
+  key: string,
+  make: () => { shape: number[]; values: Int32Array },
+): number {
+  let id = kept.get(key);
+  if (id !== undefined) return id;
+  const { shape, values } = make();
+  const made = b.binding.createTensor(shape, b.binding.TF_INT32, values);
+  if (kept.size < 4096) kept.set(key, made);
+  else queueMicrotask(() => b.binding.deleteTensor(made));
+  return made;
+}
+
+/** A small int32 vector (a shape, a permutation) as a kept tensor. */
 function int32Constant(b: NodeBackend, values: number[]): number {
-  const key = values.join(",");
-  let id = constants.get(key);
-  if (id === undefined) {
-    id = b.binding.createTensor(
-      [values.length],
-      b.binding.TF_INT32,
-      Int32Array.from(values),
-    );
-    if (constants.size < 4096) constants.set(key, id);
-    else queueMicrotask(() => b.binding.deleteTensor(id!));
-  }
-  return id;
+  return keptInt32(b, values.join(","), () => ({
+    shape: [values.length],
+    values: Int32Array.from(values),
+  }));
 }
 
 /** Geometry attrs of the patch kernels. */
@@ -163,50 +180,39 @@ interface PatchAttrs {
 /**
  * `GatherNd` indices `[R, B * rh * rw, kh * kw, 3]` of (b, y, x): for region
  * `r = gi * gw + gj`, row (b, dy, dx), tap (ky, kx), the input pixel
- * `(b, gi * rh + dy + ky, gj * rw + dx + kx)`. Made once per geometry and
- * batch size and kept for the process (at most 64 of them).
+ * `(b, gi * rh + dy + ky, gj * rw + dx + kx)`; kept per geometry and batch
+ * size.
  */
-const patchIndices = new Map<string, number>();
 function patchIndexTensor(
   b: NodeBackend,
   [n, h, w]: number[],
   a: PatchAttrs,
 ): number {
-  const key = [n, h, w, a.kh, a.kw, a.rh, a.rw].join(",");
-  let id = patchIndices.get(key);
-  if (id !== undefined) return id;
-  const gh = (h - a.kh + 1) / a.rh;
-  const gw = (w - a.kw + 1) / a.rw;
-  const idx = new Int32Array(gh * gw * n * a.rh * a.rw * a.kh * a.kw * 3);
-  let o = 0;
-  for (let gi = 0; gi < gh; gi++) {
-    for (let gj = 0; gj < gw; gj++) {
-      for (let bi = 0; bi < n; bi++) {
-        for (let dy = 0; dy < a.rh; dy++) {
-          for (let dx = 0; dx < a.rw; dx++) {
-            for (let ky = 0; ky < a.kh; ky++) {
-              for (let kx = 0; kx < a.kw; kx++) {
-                idx[o++] = bi;
-                idx[o++] = gi * a.rh + dy + ky;
-                idx[o++] = gj * a.rw + dx + kx;
+  const key = `patches:${[n, h, w, a.kh, a.kw, a.rh, a.rw]}`;
+  return keptInt32(b, key, () => {
+    const gh = (h - a.kh + 1) / a.rh;
+    const gw = (w - a.kw + 1) / a.rw;
+    const values = new Int32Array(gh * gw * n * a.rh * a.rw * a.kh * a.kw * 3);
+    let o = 0;
+    for (let gi = 0; gi < gh; gi++) {
+      for (let gj = 0; gj < gw; gj++) {
+        for (let bi = 0; bi < n; bi++) {
+          for (let dy = 0; dy < a.rh; dy++) {
+            for (let dx = 0; dx < a.rw; dx++) {
+              for (let ky = 0; ky < a.kh; ky++) {
+                for (let kx = 0; kx < a.kw; kx++) {
+                  values[o++] = bi;
+                  values[o++] = gi * a.rh + dy + ky;
+                  values[o++] = gj * a.rw + dx + kx;
+                }
               }
             }
           }
         }
       }
     }
-  }
-  id = b.binding.createTensor(
-    [gh * gw, n * a.rh * a.rw, a.kh * a.kw, 3],
-    b.binding.TF_INT32,
-    idx,
-  );
-  if (patchIndices.size < 64) patchIndices.set(key, id);
-  else {
-    const stale = id;
-    queueMicrotask(() => b.binding.deleteTensor(stale));
-  }
-  return id;
+    return { shape: [gh * gw, n * a.rh * a.rw, a.kh * a.kw, 3], values };
+  });
 }
 
 let registered = false;
@@ -512,28 +518,16 @@ export async function installNativeKernels(): Promise<NativeKernels> {
       const a = { kh: 2, kw: 2, rh: 2, rw: 2 };
       const [n, h, w, c] = x.shape;
       const [gh, gw] = [(h - 1) / 2, (w - 1) / 2];
-      const reference = (t: tf.Tensor4D) => {
-        const regions: tf.Tensor[] = [];
-        for (let gi = 0; gi < gh; gi++) {
-          for (let gj = 0; gj < gw; gj++) {
-            const rows: tf.Tensor[] = [];
-            for (let dy = 0; dy < a.rh; dy++) {
-              for (let dx = 0; dx < a.rw; dx++) {
-                const taps: tf.Tensor[] = [];
-                for (let ky = 0; ky < a.kh; ky++) {
-                  for (let kx = 0; kx < a.kw; kx++) {
-                    const [y0, x0] = [gi * 2 + dy + ky, gj * 2 + dx + kx];
-                    taps.push(tf.slice(t, [0, y0, x0, 0], [n, 1, 1, c]));
-                  }
-                }
-                rows.push(tf.reshape(tf.concat(taps, 1), [n, 4, c]));
-              }
-            }
-            regions.push(tf.stack(rows, 1)); // [n, rh * rw, taps, c]
-          }
-        }
-        return tf.reshape(tf.stack(regions), [gh * gw, n * 4, 4, c]);
-      };
+      // The wasm path's patches (slices, channels (dy, dx, cin)), cut into
+      // regions: [n, gh, rh, gw, rw, taps, c] -> [R, n * rh * rw, taps, c].
+      const reference = (t: tf.Tensor4D) =>
+        tf.reshape(
+          tf.transpose(
+            tf.reshape(extractPatches(t, a.kh, a.kw), [n, gh, 2, gw, 2, 4, c]),
+            [1, 3, 0, 2, 4, 5, 6],
+          ),
+          [gh * gw, n * 4, 4, c],
+        );
       const wts = tf.reshape(tf.range(0, gh * gw * n * 16 * c), [
         gh * gw,
         n * 4,

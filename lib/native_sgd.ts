@@ -26,7 +26,7 @@
  *
  * @module
  */
-import type { NodeBackend } from "./native_kernels.ts";
+import { boolAttr, floatAttr, type NodeBackend } from "./native_kernels.ts";
 import { tf } from "./tf.ts";
 
 /** Hyper-parameters of one update. */
@@ -40,8 +40,31 @@ interface Slot {
   /** Resource handles (tfjs represents them as string tensors). */
   p: tf.Tensor;
   v: tf.Tensor;
-  shape: number[];
   decay: boolean;
+}
+
+/**
+ * The same update on tfjs tensors, out of place (what `train` runs on the
+ * other backends, and the reference {@linkcode probeResourceSgd} checks
+ * against): `v' = mu v - lr (g + wd p)` (decay only where `decay`),
+ * `p' = p + v'`.
+ *
+ * @returns `[p', v']`
+ */
+export function momentumStep(
+  p: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  hp: {
+    lr: tf.Scalar | number;
+    momentum: tf.Scalar | number;
+    weightDecay: tf.Scalar | number;
+  },
+  decay: boolean,
+): [tf.Tensor, tf.Tensor] {
+  const gd = decay ? tf.add(g, tf.mul(hp.weightDecay, p)) : g;
+  const v1 = tf.sub(tf.mul(hp.momentum, v), tf.mul(hp.lr, gd));
+  return [tf.add(p, v1), v1];
 }
 
 let counter = 0;
@@ -82,7 +105,7 @@ export class ResourceSgd {
     const slots = new Map<string, Slot>();
     const handle = (name: string, shape: number[], init: tf.Tensor) => {
       const h = b.executeSingleOutput("VarHandleOp", [
-        dtypeAttr(b),
+        floatAttr(b, "dtype"),
         { name: "shape", type: TF_ATTR_SHAPE, value: shape },
         // Named, so every variable is its own: unique per process.
         {
@@ -94,7 +117,7 @@ export class ResourceSgd {
       ], []);
       b.executeMultipleOutputs(
         "AssignVariableOp",
-        [dtypeAttr(b)],
+        [floatAttr(b, "dtype")],
         [h, init],
         0,
       );
@@ -110,7 +133,6 @@ export class ResourceSgd {
       slots.set(name, {
         p: tf.keep(handle(name, p.shape, p)),
         v: tf.keep(handle(`${name}/v`, p.shape, v)),
-        shape: p.shape,
         decay: decay(name),
       });
     }
@@ -124,17 +146,10 @@ export class ResourceSgd {
     return out;
   }
 
-  /** The current velocities. */
-  velocities(): Map<string, tf.Tensor> {
-    const out = new Map<string, tf.Tensor>();
-    for (const [name, s] of this.slots) out.set(name, this.read(s.v));
-    return out;
-  }
-
   private read(h: tf.Tensor): tf.Tensor {
-    return this.b.executeSingleOutput("ReadVariableOp", [dtypeAttr(this.b)], [
-      h,
-    ]);
+    return this.b.executeSingleOutput("ReadVariableOp", [
+      floatAttr(this.b, "dtype"),
+    ], [h]);
   }
 
   /**
@@ -142,16 +157,7 @@ export class ResourceSgd {
    * without one is left as it is, velocity included).
    */
   step(grads: Map<string, tf.Tensor>, hp: SgdStep): void {
-    const { TF_ATTR_BOOL } = this.b.binding;
-    const flag = (name: string, value: boolean) => ({
-      name,
-      type: TF_ATTR_BOOL,
-      value,
-    });
-    const T = [
-      { ...dtypeAttr(this.b), name: "T" },
-      flag("use_locking", false),
-    ];
+    const T = [floatAttr(this.b), boolAttr(this.b, "use_locking", false)];
     const mu = hp.momentum;
     const lr = tf.scalar(hp.lr);
     const muT = tf.scalar(mu);
@@ -179,7 +185,7 @@ export class ResourceSgd {
         }
         this.b.executeMultipleOutputs(
           "ResourceApplyKerasMomentum",
-          [...T, flag("use_nesterov", false)],
+          [...T, boolAttr(this.b, "use_nesterov", false)],
           [s.p, s.v, lr, g, muT],
           0,
         );
@@ -205,14 +211,11 @@ export class ResourceSgd {
 
   /** Destroys the variables. */
   dispose(): void {
-    const { TF_ATTR_BOOL } = this.b.binding;
     for (const s of this.slots.values()) {
       for (const h of [s.p, s.v]) {
         this.b.executeMultipleOutputs(
           "DestroyResourceOp",
-          [
-            { name: "ignore_lookup_error", type: TF_ATTR_BOOL, value: true },
-          ],
+          [boolAttr(this.b, "ignore_lookup_error", true)],
           [h],
           0,
         );
@@ -221,14 +224,6 @@ export class ResourceSgd {
     }
     this.slots.clear();
   }
-}
-
-function dtypeAttr(b: NodeBackend) {
-  return {
-    name: "dtype",
-    type: b.binding.TF_ATTR_TYPE,
-    value: b.binding.TF_FLOAT,
-  };
 }
 
 /**
@@ -258,18 +253,12 @@ export async function probeResourceSgd(): Promise<boolean> {
       sgd = ResourceSgd.create(params, velocity, (n) => n.endsWith("/w"));
       for (let i = 0; i < 2; i++) sgd.step(grads, hp);
       const got = tf.tidy(() => [...sgd!.values().values()].map(tf.clone));
-      // The tfjs formula of lib/train.ts.
+      // The tfjs update of the other backends.
       const want = tf.tidy(() =>
         names.map((n) => {
-          let p = params.get(n)!.clone() as tf.Tensor;
-          let v = velocity.get(n)!.clone() as tf.Tensor;
+          let [p, v]: tf.Tensor[] = [params.get(n)!, velocity.get(n)!];
           for (let i = 0; i < 2; i++) {
-            const g0 = grads.get(n)!;
-            const g = n.endsWith("/w")
-              ? tf.add(g0, tf.mul(hp.weightDecay, p))
-              : g0;
-            v = tf.sub(tf.mul(hp.momentum, v), tf.mul(hp.lr, g));
-            p = tf.add(p, v);
+            [p, v] = momentumStep(p, v, grads.get(n)!, hp, n.endsWith("/w"));
           }
           return p;
         })

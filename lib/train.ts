@@ -40,7 +40,7 @@ import {
   normaliseImages,
   type Params,
 } from "./model.ts";
-import { ResourceSgd } from "./native_sgd.ts";
+import { momentumStep, ResourceSgd } from "./native_sgd.ts";
 import { Progress } from "./progress.ts";
 import { Rng } from "./rng.ts";
 import { tf } from "./tf.ts";
@@ -441,41 +441,36 @@ export async function train(
             dist = tf.keep(pairDistance(fi, fj, signal));
             return loss;
           };
+          const names = [...now.keys()];
+          const { value, grads } = tf.engine().gradients(
+            lossFn,
+            names.map((n) => now.get(n)!),
+            undefined,
+            true,
+          );
+          tf.dispose(value);
           if (sgd) {
-            const names = [...now.keys()];
-            const { value, grads } = tf.engine().gradients(
-              lossFn,
-              names.map((n) => now.get(n)!),
-              undefined,
-              true,
-            );
-            tf.dispose(value);
+            // Updated after this tidy, which disposes the reads first.
             sgdGrads = new Map();
             names.forEach((n, i) => {
               if (grads[i]) sgdGrads!.set(n, tf.keep(grads[i]));
             });
-            // The reads are disposed at the end of this tidy, before the update.
-            return dist
-              ? [identL ?? tf.scalar(0), verifL ?? tf.scalar(0), dist]
-              : [];
-          }
-          const { value, grads } = tf.variableGrads(lossFn, [
-            ...trainable.values(),
-          ]);
-          tf.dispose(value);
-          // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on weights only.
-          const [muT, lrT, wdT] = [config.momentum, lr, config.weightDecay].map(
-            (
-              c,
-            ) => tf.scalar(c),
-          );
-          for (const [name, p] of trainable) {
-            const g0 = grads[p.name];
-            if (!g0) continue;
-            const g = decayed(name) ? tf.add(g0, tf.mul(wdT, p)) : g0;
-            const v = vars.velocity.get(name)!;
-            v.assign(tf.sub(tf.mul(muT, v), tf.mul(lrT, g)));
-            p.assign(tf.add(p, v));
+          } else {
+            // SGD with momentum: v = mu v - lr (g + wd p); p += v. Decay on
+            // weights only.
+            const hp = {
+              lr: tf.scalar(lr),
+              momentum: tf.scalar(config.momentum),
+              weightDecay: tf.scalar(config.weightDecay),
+            };
+            names.forEach((name, i) => {
+              if (!grads[i]) return;
+              const p = trainable.get(name)!;
+              const v = vars.velocity.get(name)!;
+              const [p1, v1] = momentumStep(p, v, grads[i], hp, decayed(name));
+              v.assign(v1);
+              p.assign(p1);
+            });
           }
           // On the host path the values are in `onHost` already.
           return dist
