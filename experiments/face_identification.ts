@@ -14,7 +14,7 @@
  * 3); the paper's numbers and list sizes are not confirmed [U] (PAPER.md), so
  * none are printed.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): rank-1 on the
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): rank-1 on the
  * 400-person synthetic test set is low for both models (Joint Bayesian: λ = 0.05
  * 7.3 ± 0.4 %, λ = 0 8.2 ± 0.3 %; DIR at FAR 1 % under 1 %): the joint model did
  * not identify better here. Full tables: results/TABLES.md.

@@ -9,7 +9,7 @@
  * intra-personal variation stays large; joint training beats it (Fig. 3).
  * No number of the paper for this point is confirmed (PAPER.md), so none is printed.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): λ = 0 gave
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): λ = 0 gave
  * L2 74.80 ± 2.70 %, cosine 76.83 ± 3.33 %, Joint Bayesian 77.43 ± 3.06 %
  * (mean ± fold std). Full tables: results/TABLES.md.
  *

@@ -10,7 +10,7 @@
  * Paper's claim: more identities in the identification signal give better
  * verification, steadily across the range. Numbers not confirmed (PAPER.md).
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): joint, L2:
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): joint, L2:
  * n = 64 77.00 %, 128 80.80 %, 256 81.40 %, 512 76.53 % — better up to 256, then
  * worse: with the same 700 steps the 512-way softmax is undertrained (the claim
  * is judged "did not hold" in results/TABLES.md). Figure:

@@ -10,7 +10,7 @@
  * for both L2 and Joint Bayesian scoring; both ends are worse. The curve's
  * numbers are not confirmed (PAPER.md), so only the trend is compared.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): the peak is
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): the peak is
  * intermediate for every scorer — L2 76.53 ± 3.46 % at λ = 0.05 (λ = 0: 74.80,
  * λ = ∞: 54.57), Joint Bayesian 79.30 ± 3.42 % at λ = 0.005 (0.05: 79.10, λ = 0:
  * 77.43, λ = ∞: 55.50); λ = 5 killed every DeepID2 unit (50 %). The gap to λ = 0

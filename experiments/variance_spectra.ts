@@ -14,7 +14,7 @@
  * summarises it; it is scale-free, so models with features of different
  * scale compare fairly.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): within/between
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): within/between
  * energy ratio on held-out identities λ = 0: 0.51, λ = 0.05: 0.32, λ = ∞: 3.69
  * (the verification-only features collapsed to a total energy of 2e-4). Figures:
  * results/figures/fig4_spectra.svg, fig5_scatter_*.svg.

@@ -9,7 +9,7 @@
  * signal alone also collapses the inter-personal variance (Fig. 3, 4).
  * No number of the paper for this point is confirmed (PAPER.md).
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min): λ = ∞ gave
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): λ = ∞ gave
  * L2 54.57 ± 3.51 %, cosine 51.53 ± 3.19 %, Joint Bayesian 55.50 ± 2.83 %:
  * clearly worse than joint training (~20 points). Full tables: results/TABLES.md.
  *

@@ -10,7 +10,7 @@
  * less. The exact forms of L1 and of L2± and the table's numbers are not
  * confirmed [U] (PAPER.md): see lib/losses.ts for the forms used.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.5 min), Joint
+ * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min), Joint
  * Bayesian: L2 79.10 %, L2+ 81.30 %, L2− 80.00 %, L1 50.00 % (its squared L1
  * distances killed every DeepID2 unit), cosine 78.10 %, none 77.43 % (fold std
  * 2.5–3.1). Every signal but L1 helps over none; L2 is not the best here (L2+ is).
