@@ -24,7 +24,7 @@ fmt lint: deno
 	$(DENO) $@
 
 check: deno
-	$(DENO) check **/*.ts
+	$(DENO) check lib datasets experiments
 
 deno:
 	@if [ ! -x "$(DENO)" ]; then \
@@ -36,7 +36,7 @@ deno:
 # .tensorflow/ (ignored): the package's own install, or libtensorflow 2.9.1 from
 # TensorFlow's wheel on PyPI when its download host is unreachable. Idempotent.
 tensorflow: deno
-	DENO=$(DENO) bash lib/native/build.sh cpu
+	DENO=$(DENO) bash lib/engine/native/build.sh cpu
 
 tensorflow-gpu: deno
-	DENO=$(DENO) bash lib/native/build.sh gpu
+	DENO=$(DENO) bash lib/engine/native/build.sh gpu

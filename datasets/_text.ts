@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { InputError } from "../lib/io.ts";
+import { InputError } from "../lib/base/io.ts";
 
 /** One non-empty line of an annotation file. */
 export interface FieldLine {

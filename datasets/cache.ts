@@ -15,8 +15,8 @@
  * @module
  */
 import sharp from "sharp";
-import { sha256Hex, writeFileAtomic, writeTextAtomic } from "../lib/io.ts";
-import { Progress } from "../lib/progress.ts";
+import { sha256Hex, writeFileAtomic, writeTextAtomic } from "../lib/base/io.ts";
+import { Progress } from "../lib/base/progress.ts";
 import type { CropOptions } from "./types.ts";
 import { cropBytes, cropFace, decodeImage, validateCrop } from "./crop.ts";
 

@@ -19,8 +19,9 @@
  *
  * @module
  */
-import { exists, InputError, sha256Hex } from "../lib/io.ts";
-import type { CropOptions, FaceSet } from "./types.ts";
+import { exists, InputError, sha256Hex } from "../lib/base/io.ts";
+import type { FaceSet } from "../lib/faces.ts";
+import type { CropOptions } from "./types.ts";
 import { parseCount, readFieldLines } from "./_text.ts";
 import { type CropSource, loadCrops } from "./cache.ts";
 import {

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/base/rng.ts";
 import {
   Canvas,
   compose,

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { InputError } from "../lib/io.ts";
-import type { FaceSet } from "./types.ts";
+import { InputError } from "../lib/base/io.ts";
+import type { FaceSet } from "../lib/faces.ts";
 import type { CropSource, LoadCropsResult } from "./cache.ts";
 
 /** What a loader left out, and why. Nothing is ever dropped uncounted. */

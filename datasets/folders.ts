@@ -9,8 +9,9 @@
  *
  * @module
  */
-import { InputError } from "../lib/io.ts";
-import type { CropOptions, FaceSet } from "./types.ts";
+import { InputError } from "../lib/base/io.ts";
+import type { FaceSet } from "../lib/faces.ts";
+import type { CropOptions } from "./types.ts";
 import { type CropSource, loadCrops } from "./cache.ts";
 import { assembleFaceSet, noneSkipped, type Skipped } from "./faceset.ts";
 

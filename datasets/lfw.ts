@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { exists, InputError } from "../lib/io.ts";
-import type { CropOptions, FaceSet, Pair } from "./types.ts";
+import { exists, InputError } from "../lib/base/io.ts";
+import type { FaceSet, Pair } from "../lib/faces.ts";
+import type { CropOptions } from "./types.ts";
 import { parseCount, readFieldLines } from "./_text.ts";
 import { type CropSource, loadCrops } from "./cache.ts";
 import {

@@ -18,9 +18,10 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { exists, InputError, sha256Hex } from "../lib/io.ts";
-import { Rng } from "../lib/rng.ts";
-import type { CropOptions, Dataset, FaceSet } from "./types.ts";
+import { exists, InputError, sha256Hex } from "../lib/base/io.ts";
+import { Rng } from "../lib/base/rng.ts";
+import type { Dataset, FaceSet } from "../lib/faces.ts";
+import type { CropOptions } from "./types.ts";
 import { celebaExpected, loadCeleba } from "./celeba.ts";
 import { foldersExpected, loadFolders } from "./folders.ts";
 import { lfwExpected, loadLfw } from "./lfw.ts";

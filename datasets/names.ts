@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Rng } from "../lib/rng.ts";
+import type { Rng } from "../lib/base/rng.ts";
 
 const GIVEN = [
   "Aaron",

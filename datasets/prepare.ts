@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InputError } from "../lib/io.ts";
+import { InputError } from "../lib/base/io.ts";
 import type { CropOptions } from "./types.ts";
 import { loadCeleba } from "./celeba.ts";
 import { loadFolders } from "./folders.ts";

@@ -30,9 +30,9 @@
  */
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { writeFileAtomic, writeTextAtomic } from "../lib/io.ts";
-import { Progress } from "../lib/progress.ts";
-import { Rng } from "../lib/rng.ts";
+import { writeFileAtomic, writeTextAtomic } from "../lib/base/io.ts";
+import { Progress } from "../lib/base/progress.ts";
+import { Rng } from "../lib/base/rng.ts";
 import {
   type Identity,
   type Layout,

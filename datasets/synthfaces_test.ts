@@ -11,7 +11,7 @@ import { readPairs, readPeople } from "./lfw.ts";
 import { loadCeleba } from "./celeba.ts";
 import { DEFAULT_CROP, LFW_FIXED_LANDMARKS, TEMPLATE_55X47 } from "./crop.ts";
 import { uniqueNames } from "./names.ts";
-import { Rng } from "../lib/rng.ts";
+import { Rng } from "../lib/base/rng.ts";
 import { TINY } from "./_testing.ts";
 
 async function listFiles(dir: string, prefix = ""): Promise<string[]> {

@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { exists, InputError } from "../lib/io.ts";
+import { exists, InputError } from "../lib/base/io.ts";
 import {
   barPlot,
   linePlot,
@@ -16,7 +16,7 @@ import {
   scatterPlot,
   spectrumPlot,
   writeSvg,
-} from "../lib/plot.ts";
+} from "../lib/report/plot.ts";
 import {
   compareConfigs,
   compareScorers,

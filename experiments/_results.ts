@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { exists, InputError, writeTextAtomic } from "../lib/io.ts";
+import { exists, InputError, writeTextAtomic } from "../lib/base/io.ts";
 import { csvRecords, readText } from "./_csv.ts";
 
 /** One row of `results/<experiment>.csv`: one (config, scorer). */

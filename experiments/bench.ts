@@ -12,17 +12,17 @@
  */
 import { parseArgs } from "node:util";
 import { benchPrepare } from "../datasets/mod.ts";
-import { benchEvaluation } from "../lib/eval_bench.ts";
-import { initBackend } from "../lib/backend.ts";
-import { fastPaths } from "../lib/fast_paths.ts";
+import { benchEvaluation } from "../lib/eval/bench.ts";
+import { initBackend } from "../lib/engine/backend.ts";
+import { fastPaths } from "../lib/engine/fast_paths.ts";
 import {
   createDeepID2,
   defaultModelConfig,
   extractFeatures,
-} from "../lib/model.ts";
-import { Rng } from "../lib/rng.ts";
-import { tf } from "../lib/tf.ts";
-import { DEFAULT_TRAIN, train } from "../lib/train.ts";
+} from "../lib/nn/model.ts";
+import { Rng } from "../lib/base/rng.ts";
+import { tf } from "../lib/engine/tf.ts";
+import { DEFAULT_TRAIN, train } from "../lib/train/train.ts";
 
 /** Measured throughput. */
 export interface BenchResult {

@@ -26,20 +26,20 @@
 import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
 import { readPairs } from "../datasets/lfw.ts";
-import { InputError, writeTextAtomic } from "../lib/io.ts";
+import { InputError, writeTextAtomic } from "../lib/base/io.ts";
 import { csvRecords, readText } from "./_csv.ts";
-import { JointBayesianModel } from "../lib/joint_bayesian.ts";
+import { JointBayesianModel } from "../lib/eval/joint_bayesian.ts";
 import {
   jointBayesianScorer,
   scorePairs,
   type Scorer,
   scorerByName,
-} from "../lib/scorers.ts";
+} from "../lib/eval/scorers.ts";
 import {
   evaluateVerification,
   type VerificationResult,
   type VerificationRow,
-} from "../lib/verification.ts";
+} from "../lib/eval/verification.ts";
 
 /** Command-line settings, with their defaults. */
 export interface EvaluateConfig {

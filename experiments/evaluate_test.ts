@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { fitJointBayesian } from "../lib/joint_bayesian.ts";
-import { cosineScore, l2Score } from "../lib/scorers.ts";
+import { fitJointBayesian } from "../lib/eval/joint_bayesian.ts";
+import { cosineScore, l2Score } from "../lib/eval/scorers.ts";
 import {
   evaluateVerification,
   type VerificationRow,
-} from "../lib/verification.ts";
+} from "../lib/eval/verification.ts";
 import { summary } from "./evaluate.ts";
 
 const root = new URL("..", import.meta.url).pathname;

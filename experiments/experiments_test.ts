@@ -5,8 +5,8 @@
  */
 import assertStrict from "node:assert/strict";
 import { parse } from "csv-parse/sync";
-import { RESULT_COLUMNS, runExperiment } from "../lib/experiment.ts";
-import { exists } from "../lib/io.ts";
+import { RESULT_COLUMNS, runExperiment } from "./harness/run.ts";
+import { exists } from "../lib/base/io.ts";
 import { EXPERIMENTS } from "./reproduce.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "deepid2-exp-" });
@@ -217,7 +217,7 @@ Deno.test("paper profile: its configuration loads and a smoke-sized version runs
   assertStrict.equal(meta.config.jbPcaDim, 8);
   assertStrict.equal(meta.config.pairsPerBatch, 4);
   // The unshrunk paper config as it loads.
-  const { PROFILE_DEFAULTS } = await import("../lib/profiles.ts");
+  const { PROFILE_DEFAULTS } = await import("./harness/profiles.ts");
   assertStrict.equal(PROFILE_DEFAULTS.paper.trainIdentities, 8192);
   assertStrict.equal(PROFILE_DEFAULTS.paper.heldOutIdentities, 1985);
   assertStrict.equal(PROFILE_DEFAULTS.paper.jbPcaDim, 180);

@@ -27,11 +27,11 @@ import {
   lambdaRuns,
   mainGuard,
   runExperiment,
-} from "../lib/experiment.ts";
+} from "./harness/run.ts";
 import {
   evaluateIdentification,
   IDENTIFICATION_PROTOCOL,
-} from "../lib/identification.ts";
+} from "../lib/eval/identification.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Config of this experiment. */

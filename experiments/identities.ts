@@ -24,7 +24,7 @@ import {
   mainGuard,
   runExperiment,
   type RunSpec,
-} from "../lib/experiment.ts";
+} from "./harness/run.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Config of this experiment. */

@@ -24,7 +24,7 @@ import {
   lambdaRuns,
   mainGuard,
   runExperiment,
-} from "../lib/experiment.ts";
+} from "./harness/run.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Config of this experiment. */

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { exists } from "../lib/io.ts";
+import { exists } from "../lib/base/io.ts";
 import {
   type CommonFlags,
   ensureModel,
@@ -33,9 +33,9 @@ import {
   resolveConfig,
   runExperiment,
   type RunSpec,
-} from "../lib/experiment.ts";
-import { Progress } from "../lib/progress.ts";
-import { disposeModel } from "../lib/model.ts";
+} from "./harness/run.ts";
+import { Progress } from "../lib/base/progress.ts";
+import { disposeModel } from "../lib/nn/model.ts";
 import { writeExperimentFigures, writeTables } from "./tables.ts";
 
 /** Experiment scripts in the order reproduce runs them. */

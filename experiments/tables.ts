@@ -24,7 +24,7 @@
 
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative } from "node:path";
-import { exists, InputError, writeTextAtomic } from "../lib/io.ts";
+import { exists, InputError, writeTextAtomic } from "../lib/base/io.ts";
 import {
   type ExperimentResults,
   listDir,

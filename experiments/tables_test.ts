@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { InputError } from "../lib/io.ts";
+import { InputError } from "../lib/base/io.ts";
 import {
   type ClaimVerdict,
   judgeClaims,

@@ -29,8 +29,8 @@ import {
   mainGuard,
   runExperiment,
   writeCsv,
-} from "../lib/experiment.ts";
-import { pcaProjection2d, scatterSpectra } from "../lib/scatter.ts";
+} from "./harness/run.ts";
+import { pcaProjection2d, scatterSpectra } from "../lib/eval/scatter.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Config of this experiment. */

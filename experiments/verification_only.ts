@@ -15,11 +15,7 @@
  *
  * @module
  */
-import {
-  type ExperimentDef,
-  mainGuard,
-  runExperiment,
-} from "../lib/experiment.ts";
+import { type ExperimentDef, mainGuard, runExperiment } from "./harness/run.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Experiment-specific config: none beyond the common one. */

@@ -18,12 +18,8 @@
  *
  * @module
  */
-import {
-  type ExperimentDef,
-  mainGuard,
-  runExperiment,
-} from "../lib/experiment.ts";
-import { type Signal, SIGNALS } from "../lib/losses.ts";
+import { type ExperimentDef, mainGuard, runExperiment } from "./harness/run.ts";
+import { type Signal, SIGNALS } from "../lib/train/losses.ts";
 import { writeExperimentFigures } from "./tables.ts";
 
 /** Config of this experiment. */

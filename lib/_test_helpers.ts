@@ -4,9 +4,9 @@
  * @module
  */
 import assertStrict from "node:assert/strict";
-import { activateBackend } from "./backend.ts";
-import { tf } from "./tf.ts";
-import { installWasmKernels } from "./wasm_kernels.ts";
+import { activateBackend } from "./engine/backend.ts";
+import { tf } from "./engine/tf.ts";
+import { installWasmKernels } from "./engine/wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 

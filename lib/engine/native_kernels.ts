@@ -1,0 +1,548 @@
+/**
+ * Kernels for the `tensorflow` backend that tfjs-node does not expose, each
+ * one TensorFlow op run through the addon's eager binding:
+ *
+ * - `DeepID2ReluGrad`: TensorFlow's fused `ReluGrad` (`dy * (y > 0)`). tfjs
+ *   differentiates ReLU as `dy * cast(step(x))`, and tfjs-node builds `Step`
+ *   from six ops (IsNan, Greater, Ones, Fill, Select, Select): 6.5 ms on the
+ *   conv1 map of a batch of 64 here, against 0.7 ms.
+ * - `DeepID2MaxPoolWorkspace` / `DeepID2MaxPoolGradWorkspace`: oneDNN's
+ *   max-pooling (`_MklNativeMaxPool`, `_MklNativeMaxPoolGrad`, in the
+ *   x86-64 libtensorflow 2.9 builds), whose forward pass keeps the argmax in a
+ *   workspace. TensorFlow's `MaxPoolGrad` recomputes it: 9.3 ms on the conv1
+ *   map against 2.0 ms. Same semantics: the gradient goes to the first
+ *   maximum of each window.
+ * - `DeepID2Transpose`: oneDNN's transpose (`_MklTranspose`, a oneDNN
+ *   reorder) for the rank-6 transposes of the locally shared layers
+ *   (`lib/locally_shared.ts`): 0.53 ms against Eigen's 0.91 ms for conv3's
+ *   patches of a batch of 64 (7 MB) on their own.
+ * - `DeepID2GatherPatches` / `DeepID2ScatterPatches`: a locally shared
+ *   layer's patches gathered straight into its batched product's layout
+ *   (`GatherNd` with a kept index tensor) and their gradient scattered back
+ *   (`ScatterNd`, which sums the updates of one pixel in index order). For
+ *   conv3 of a batch of 64, 0.6 + 1.5 ms against 2.0 + 3.8 ms for a depthwise
+ *   convolution with a one-hot filter, a rank-6 transpose and their
+ *   gradients; and the weight rows need no permutation.
+ *
+ * It also replaces tfjs-node's `Reshape`, which makes, uploads and deletes a
+ * shape tensor on every call, by one that keeps one TensorFlow tensor per
+ * shape (with `nativeOps`; 44 reshapes per training step).
+ *
+ * {@linkcode installNativeKernels} registers them and checks each on a small
+ * input (ties included) against the stock kernels, and probes the
+ * resource-variable SGD of `lib/native_sgd.ts`; a build without oneDNN or
+ * a GPU build (oneDNN kernels are CPU-only) keeps the stock pooling and
+ * transpose, and a GPU build the depthwise patches (TensorFlow's GPU
+ * `ScatterNd` adds with atomics, in no fixed order: not reproducible). `lib/activations.ts` and `lib/locally_shared.ts` use them where
+ * `lib/fast_paths.ts` says so.
+ *
+ * @module
+ */
+import { fastPaths } from "./fast_paths.ts";
+// A cycle at call time only: locally_shared.ts uses the kernels below, the
+// patch check here uses its reference formulation.
+import { extractPatches } from "../nn/locally_shared.ts";
+import { probeResourceSgd } from "./native_sgd.ts";
+import { tf } from "./tf.ts";
+
+/** The addon's backend object, as far as this project uses it. */
+export interface NodeBackend {
+  binding: {
+    TF_ATTR_TYPE: number;
+    TF_ATTR_INT: number;
+    TF_ATTR_SHAPE: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_BOOL: number;
+    TF_FLOAT: number;
+    TF_INT32: number;
+    executeOp(
+      name: string,
+      attrs: unknown[],
+      ids: number[],
+      numOutputs: number,
+    ): unknown[];
+    createTensor(shape: number[], dtype: number, values: Int32Array): number;
+    deleteTensor(id: number): void;
+  };
+  isUsingGpuDevice?: boolean;
+  getDTypeInteger(dtype: string): number;
+  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
+  createOutputTensor(meta: unknown): tf.Tensor;
+  executeSingleOutput(
+    name: string,
+    attrs: unknown[],
+    inputs: tf.TensorInfo[],
+  ): tf.Tensor;
+  executeMultipleOutputs(
+    name: string,
+    attrs: unknown[],
+    inputs: tf.TensorInfo[],
+    numOutputs: number,
+  ): tf.Tensor[];
+}
+
+/** Kernel names (registered for the `tensorflow` backend only). */
+export const RELU_GRAD = "DeepID2ReluGrad";
+export const MAX_POOL_WORKSPACE = "DeepID2MaxPoolWorkspace";
+export const MAX_POOL_GRAD_WORKSPACE = "DeepID2MaxPoolGradWorkspace";
+export const TRANSPOSE = "DeepID2Transpose";
+export const GATHER_PATCHES = "DeepID2GatherPatches";
+export const SCATTER_PATCHES = "DeepID2ScatterPatches";
+
+/** A dtype attr (`T`, `Tparams`, ...) of a TensorFlow op. */
+function typeAttr(b: NodeBackend, name: string, dtype: number) {
+  return { name, type: b.binding.TF_ATTR_TYPE, value: dtype };
+}
+
+/** A float32 dtype attr (`T` unless named). */
+export function floatAttr(b: NodeBackend, name = "T") {
+  return typeAttr(b, name, b.binding.TF_FLOAT);
+}
+
+/** 2x2 windows, stride 2, valid, NHWC, oneDNN's workspace on. */
+function poolAttrs(b: NodeBackend) {
+  const { TF_ATTR_INT, TF_ATTR_STRING, TF_ATTR_BOOL } = b.binding;
+  return [
+    floatAttr(b),
+    { name: "ksize", type: TF_ATTR_INT, value: [1, 2, 2, 1] },
+    { name: "strides", type: TF_ATTR_INT, value: [1, 2, 2, 1] },
+    { name: "padding", type: TF_ATTR_STRING, value: "VALID" },
+    { name: "data_format", type: TF_ATTR_STRING, value: "NHWC" },
+    { name: "workspace_enabled", type: TF_ATTR_BOOL, value: true },
+    mklLabel(b),
+  ];
+}
+
+/** oneDNN kernels are chosen by this label on the renamed op. */
+function mklLabel(b: NodeBackend) {
+  return {
+    name: "_kernel",
+    type: b.binding.TF_ATTR_STRING,
+    value: "MklNameChangeOp",
+  };
+}
+
+function int32Attr(b: NodeBackend, name: string) {
+  return typeAttr(b, name, b.binding.TF_INT32);
+}
+
+/** A bool attr of a TensorFlow op. */
+export function boolAttr(b: NodeBackend, name: string, value: boolean) {
+  return { name, type: b.binding.TF_ATTR_BOOL, value };
+}
+
+/** One op on tensor ids, its one output as a tfjs tensor. */
+function execute(
+  b: NodeBackend,
+  name: string,
+  attrs: unknown[],
+  ids: number[],
+): tf.TensorInfo {
+  return b.createOutputTensor(b.binding.executeOp(name, attrs, ids, 1)[0]);
+}
+
+/**
+ * int32 TensorFlow tensors made once and kept for the process, by key (at
+ * most 4096; beyond that each is made, used and deleted): shapes,
+ * permutations and the patch kernels' indices.
+ */
+const kept = new Map<string, number>();
+function keptInt32(
+  b: NodeBackend,
+  key: string,
+  make: () => { shape: number[]; values: Int32Array },
+): number {
+  let id = kept.get(key);
+  if (id !== undefined) return id;
+  const { shape, values } = make();
+  const made = b.binding.createTensor(shape, b.binding.TF_INT32, values);
+  if (kept.size < 4096) kept.set(key, made);
+  else queueMicrotask(() => b.binding.deleteTensor(made));
+  return made;
+}
+
+/** A small int32 vector (a shape, a permutation) as a kept tensor. */
+function int32Constant(b: NodeBackend, values: number[]): number {
+  return keptInt32(b, values.join(","), () => ({
+    shape: [values.length],
+    values: Int32Array.from(values),
+  }));
+}
+
+/** Geometry attrs of the patch kernels. */
+interface PatchAttrs {
+  kh: number;
+  kw: number;
+  rh: number;
+  rw: number;
+}
+
+/**
+ * `GatherNd` indices `[R, B * rh * rw, kh * kw, 3]` of (b, y, x): for region
+ * `r = gi * gw + gj`, row (b, dy, dx), tap (ky, kx), the input pixel
+ * `(b, gi * rh + dy + ky, gj * rw + dx + kx)`; kept per geometry and batch
+ * size.
+ */
+function patchIndexTensor(
+  b: NodeBackend,
+  [n, h, w]: number[],
+  a: PatchAttrs,
+): number {
+  const key = `patches:${[n, h, w, a.kh, a.kw, a.rh, a.rw]}`;
+  return keptInt32(b, key, () => {
+    const gh = (h - a.kh + 1) / a.rh;
+    const gw = (w - a.kw + 1) / a.rw;
+    const values = new Int32Array(gh * gw * n * a.rh * a.rw * a.kh * a.kw * 3);
+    let o = 0;
+    for (let gi = 0; gi < gh; gi++) {
+      for (let gj = 0; gj < gw; gj++) {
+        for (let bi = 0; bi < n; bi++) {
+          for (let dy = 0; dy < a.rh; dy++) {
+            for (let dx = 0; dx < a.rw; dx++) {
+              for (let ky = 0; ky < a.kh; ky++) {
+                for (let kx = 0; kx < a.kw; kx++) {
+                  values[o++] = bi;
+                  values[o++] = gi * a.rh + dy + ky;
+                  values[o++] = gj * a.rw + dx + kx;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return { shape: [gh * gw, n * a.rh * a.rw, a.kh * a.kw, 3], values };
+  });
+}
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: RELU_GRAD,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+      return b.executeSingleOutput("ReluGrad", [floatAttr(b)], [dy, y]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: MAX_POOL_WORKSPACE,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x } = inputs as { x: tf.TensorInfo };
+      // Outputs: the pooled map and the workspace (uint8 in TensorFlow; tfjs
+      // labels it int32 and it is only ever handed back to the gradient).
+      return b.executeMultipleOutputs(
+        "_MklNativeMaxPool",
+        poolAttrs(b),
+        [x],
+        2,
+      );
+    },
+  });
+  tf.registerKernel({
+    kernelName: TRANSPOSE,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const { perm } = attrs as unknown as { perm: number[] };
+      return execute(b, "_MklTranspose", [
+        floatAttr(b),
+        int32Attr(b, "Tperm"),
+        mklLabel(b),
+      ], [b.getInputTensorIds([x])[0], int32Constant(b, perm)]);
+    },
+  });
+  // tfjs-node's Reshape makes, uploads and deletes a shape tensor on every
+  // call (44 per training step); this one keeps each shape's.
+  const stockReshape = tf.getKernel("Reshape", "tensorflow");
+  if (stockReshape) {
+    tf.unregisterKernel("Reshape", "tensorflow");
+    tf.registerKernel({
+      kernelName: "Reshape",
+      backendName: "tensorflow",
+      kernelFunc: (args) => {
+        const b = args.backend as unknown as NodeBackend;
+        const { x } = args.inputs as { x: tf.TensorInfo };
+        const { shape } = args.attrs as unknown as { shape: number[] };
+        if (
+          !fastPaths.nativeOps ||
+          !(x.dtype === "float32" || x.dtype === "int32")
+        ) return stockReshape.kernelFunc(args);
+        return execute(b, "Reshape", [
+          typeAttr(b, "T", b.getDTypeInteger(x.dtype)),
+          int32Attr(b, "Tshape"),
+        ], [b.getInputTensorIds([x])[0], int32Constant(b, shape)]);
+      },
+    });
+  }
+  tf.registerGradient({
+    kernelName: TRANSPOSE,
+    gradFunc: (dy, _saved, attrs) => {
+      const { perm } = attrs as unknown as { perm: number[] };
+      const inverse = perm.map((_, i) => perm.indexOf(i));
+      return { x: () => transposeKernel(dy as tf.Tensor, inverse) };
+    },
+  });
+  tf.registerKernel({
+    kernelName: GATHER_PATCHES,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const a = attrs as unknown as PatchAttrs;
+      return execute(b, "GatherNd", [
+        floatAttr(b, "Tparams"),
+        int32Attr(b, "Tindices"),
+      ], [b.getInputTensorIds([x])[0], patchIndexTensor(b, x.shape, a)]);
+    },
+  });
+  tf.registerKernel({
+    kernelName: SCATTER_PATCHES,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { dy } = inputs as { dy: tf.TensorInfo };
+      const a = attrs as unknown as PatchAttrs & { inputShape: number[] };
+      // ScatterNd sums the updates that land on one pixel, in index order.
+      return execute(b, "ScatterNd", [
+        floatAttr(b),
+        int32Attr(b, "Tindices"),
+      ], [
+        patchIndexTensor(b, a.inputShape, a),
+        b.getInputTensorIds([dy])[0],
+        int32Constant(b, a.inputShape),
+      ]);
+    },
+  });
+  tf.registerGradient({
+    kernelName: GATHER_PATCHES,
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      return {
+        x: () =>
+          tf.engine().runKernel(SCATTER_PATCHES, { dy: dy as tf.Tensor }, {
+            ...(attrs as unknown as PatchAttrs),
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      };
+    },
+  });
+  tf.registerKernel({
+    kernelName: MAX_POOL_GRAD_WORKSPACE,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, y, dy, workspace } = inputs as Record<string, tf.TensorInfo>;
+      return b.executeSingleOutput(
+        "_MklNativeMaxPoolGrad",
+        poolAttrs(b),
+        [x, y, dy, workspace],
+      );
+    },
+  });
+}
+
+/** `ReluGrad`: `dy * (y > 0)` for the ReLU output `y`. */
+export function reluGradKernel(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(RELU_GRAD, { dy, y }) as tf.Tensor;
+}
+
+/** oneDNN 2x2/2 max-pooling: `[pooled, workspace]`. */
+export function maxPoolWorkspaceKernel(
+  x: tf.Tensor4D,
+): [tf.Tensor4D, tf.Tensor] {
+  return tf.engine().runKernel(MAX_POOL_WORKSPACE, { x }) as unknown as [
+    tf.Tensor4D,
+    tf.Tensor,
+  ];
+}
+
+/** The gradient of {@linkcode maxPoolWorkspaceKernel} for `dy`. */
+export function maxPoolGradWorkspaceKernel(
+  x: tf.Tensor4D,
+  y: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  workspace: tf.Tensor,
+): tf.Tensor4D {
+  return tf.engine().runKernel(MAX_POOL_GRAD_WORKSPACE, {
+    x,
+    y,
+    dy,
+    workspace,
+  }) as tf.Tensor4D;
+}
+
+/** oneDNN's transpose of a float32 tensor (differentiable). */
+export function transposeKernel(x: tf.Tensor, perm: number[]): tf.Tensor {
+  return tf.engine().runKernel(
+    TRANSPOSE,
+    { x },
+    { perm } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor;
+}
+
+/**
+ * The patches of a locally shared layer straight in its batched product's
+ * layout, `[R, B * rh * rw, kh * kw, C]` (rows (b, dy, dx), taps (ky, kx)),
+ * by one `GatherNd`; its gradient is one `ScatterNd`.
+ */
+export function gatherPatchesKernel(
+  x: tf.Tensor4D,
+  spec: { kh: number; kw: number; rh: number; rw: number },
+): tf.Tensor4D {
+  const { kh, kw, rh, rw } = spec;
+  return tf.engine().runKernel(
+    GATHER_PATCHES,
+    { x },
+    { kh, kw, rh, rw } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
+}
+
+/**
+ * Which of the kernels work on the running `tensorflow` backend, and
+ * whether its resource-variable SGD does (lib/native_sgd.ts).
+ */
+export interface NativeKernels {
+  nativeOps: boolean;
+  poolWorkspace: boolean;
+  mklTranspose: boolean;
+  gatherPatches: boolean;
+  nativeSgd: boolean;
+}
+
+async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
+  const [x, y] = [await a.data(), await b.data()];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * Registers the kernels and checks them against the stock ones on the
+ * running backend (which must be `tensorflow`): an odd-sized map with ties in
+ * every window shape.
+ */
+export async function installNativeKernels(): Promise<NativeKernels> {
+  if (tf.getBackend() !== "tensorflow") {
+    return {
+      nativeOps: false,
+      poolWorkspace: false,
+      mklTranspose: false,
+      gatherPatches: false,
+      nativeSgd: false,
+    };
+  }
+  register();
+  const b = tf.backend() as unknown as NodeBackend;
+  const values = Array.from(
+    { length: 2 * 5 * 7 * 3 },
+    (_, i) => ((i * 7919) % 5) - 2,
+  );
+  const x = tf.tensor4d(values, [2, 5, 7, 3]);
+  const dy = tf.tensor4d(values.slice(0, 2 * 2 * 3 * 3).map((v) => v + 3), [
+    2,
+    2,
+    3,
+    3,
+  ]);
+  const out: NativeKernels = {
+    nativeOps: false,
+    poolWorkspace: false,
+    mklTranspose: false,
+    gatherPatches: false,
+    nativeSgd: await probeResourceSgd(),
+  };
+  // Each check computes in a tidy and compares after it; a kernel that
+  // throws (a build without it) leaves the stock path on.
+  const check = async (
+    pair: () => [tf.Tensor, tf.Tensor][],
+  ): Promise<boolean> => {
+    try {
+      const pairs = tf.tidy(() => pair().flat()) as tf.Tensor[];
+      let ok = true;
+      for (let i = 0; i < pairs.length; i += 2) {
+        ok &&= await same(pairs[i], pairs[i + 1]);
+      }
+      tf.dispose(pairs);
+      return ok;
+    } catch {
+      return false;
+    }
+  };
+  // x's negatives and zeros with dy's positives: every case of the mask.
+  out.nativeOps = await check(() => {
+    const y = x.slice([0, 0, 0, 0], dy.shape);
+    return [[
+      reluGradKernel(dy, y),
+      tf.mul(dy, tf.cast(tf.greater(y, 0), "float32")),
+    ]];
+  });
+  if (!b.isUsingGpuDevice) {
+    out.poolWorkspace = await check(() => {
+      const [y, ws] = maxPoolWorkspaceKernel(x);
+      const yStock = tf.maxPool(x, 2, 2, "valid");
+      const stockGrad = tf.engine().runKernel("MaxPoolGrad", {
+        dy,
+        input: x,
+        output: yStock,
+      }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+      return [[y, yStock], [
+        maxPoolGradWorkspaceKernel(x, y, dy, ws),
+        stockGrad,
+      ]];
+    });
+    // Rank 6 as in the layers, rank 2, and the gradient (inverse perm).
+    out.mklTranspose = await check(() => {
+      const t6 = tf.reshape(x, [2, 5, 1, 7, 3, 1]);
+      const p6 = [1, 3, 0, 2, 4, 5];
+      const t2 = tf.reshape(x, [10, 21]);
+      const w = tf.reshape(tf.range(0, 210), [5, 7, 2, 1, 3, 1]);
+      const grad = (tr: typeof transposeKernel) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tr(t, p6), w)))(t6);
+      return [
+        [transposeKernel(t6, p6), tf.transpose(t6, p6)],
+        [transposeKernel(t2, [1, 0]), tf.transpose(t2, [1, 0])],
+        [grad(transposeKernel), grad(tf.transpose)],
+      ];
+    });
+    // Against slices of the input, value by value; the gradient with
+    // integer weights, so that every sum is exact. CPU only: ScatterNd sums
+    // with atomics on a GPU, in no fixed order.
+    out.gatherPatches = await check(() => {
+      const a = { kh: 2, kw: 2, rh: 2, rw: 2 };
+      const [n, h, w, c] = x.shape;
+      const [gh, gw] = [(h - 1) / 2, (w - 1) / 2];
+      // The wasm path's patches (slices, channels (dy, dx, cin)), cut into
+      // regions: [n, gh, rh, gw, rw, taps, c] -> [R, n * rh * rw, taps, c].
+      const reference = (t: tf.Tensor4D) =>
+        tf.reshape(
+          tf.transpose(
+            tf.reshape(extractPatches(t, a.kh, a.kw), [n, gh, 2, gw, 2, 4, c]),
+            [1, 3, 0, 2, 4, 5, 6],
+          ),
+          [gh * gw, n * 4, 4, c],
+        );
+      const wts = tf.reshape(tf.range(0, gh * gw * n * 16 * c), [
+        gh * gw,
+        n * 4,
+        4,
+        c,
+      ]).mod(7);
+      const grad = (f: (t: tf.Tensor4D) => tf.Tensor) =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), wts)))(x);
+      const mine = (t: tf.Tensor4D) => gatherPatchesKernel(t, a);
+      return [
+        [mine(x), reference(x)],
+        [grad(mine), grad(reference)],
+      ];
+    });
+  }
+  tf.dispose([x, dy]);
+  return out;
+}
