@@ -152,7 +152,7 @@ function keptInt32(
   key: string,
   make: () => { shape: number[]; values: Int32Array },
 ): number {
-  let id = kept.get(key);
+  const id = kept.get(key);
   if (id !== undefined) return id;
   const { shape, values } = make();
   const made = b.binding.createTensor(shape, b.binding.TF_INT32, values);
