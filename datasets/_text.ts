@@ -2,7 +2,8 @@
  * Reading the plain-text annotation files of the face datasets (LFW pairs and
  * people lists, CelebA identity / landmark / partition lists) as
  * whitespace-separated fields with their 1-based line numbers, so that every
- * parse error can be reported as `FILE:LINE: message` (lib/io.ts InputError).
+ * parse error can be reported as `FILE:LINE: message` (InputError of
+ * lib/base/io.ts).
  *
  * @module
  */

@@ -1,9 +1,10 @@
 /**
- * The crop cache (DESIGN.md "Data flow": face crops cached once per
- * dataset/config). The decoded, aligned crops of one dataset are one binary
- * file `crops.bin` ([N, H, W, C] uint8) plus `manifest.json` (source file list
- * hash, crop settings, shape, checksum of the binary, images that failed to
- * decode). It lives in `CACHE/crops/<format>-<hash of root and crop>/`.
+ * The crop cache: a data set's face crops are decoded and aligned once per
+ * data set and crop config, then reused by every run. The decoded, aligned
+ * crops of one dataset are one binary file `crops.bin` ([N, H, W, C] uint8)
+ * plus `manifest.json` (source file list hash, crop settings, shape, checksum
+ * of the binary, images that failed to decode). It lives in
+ * `CACHE/crops/<format>-<hash of root and crop>/`.
  *
  * The cache is rebuilt when the source list hash (paths, sizes, mtimes,
  * landmarks, annotation files) or the crop settings change, and reused

@@ -2,7 +2,8 @@
  * CelebA (Liu, Luo, Wang, Tang, "Deep Learning Face Attributes in the Wild",
  * ICCV 2015; files as distributed at mmlab.ie.cuhk.edu.hk/projects/CelebA.html),
  * the public proxy for CelebFaces+ that trains the ConvNet and the Joint
- * Bayesian model (PAPER.md "Data and pipeline"). A CelebA root holds:
+ * Bayesian model (lib/PAPER.md, "Data and pipeline"; files: "LFW protocol and
+ * file formats"). A CelebA root holds:
  *
  * - `img_align_celeba/000001.jpg ...` 178x218 aligned images (also accepted:
  *   the Kaggle layout `img_align_celeba/img_align_celeba/`, and

@@ -1,12 +1,13 @@
 /**
  * Face crops: decode with sharp, then align and crop to the network's input
- * patch (PAPER.md "Network": 55x47 RGB, H x W; 47x47 and gray selectable).
+ * patch (lib/PAPER.md, "Network": 55x47 RGB, H x W; 47x47 and gray
+ * selectable).
  *
  * - With landmarks (CelebA `list_landmarks_align_celeba.txt`, 5 points: eyes,
  *   nose tip, mouth corners) the image is aligned by the least-squares
  *   similarity transform (rotation, uniform scale, translation; Umeyama 1991)
  *   that maps the 5 points onto {@linkcode TEMPLATE_55X47}. DeepID2 aligns by
- *   21 landmarks (PAPER.md "Data and pipeline"); CelebA publishes 5.
+ *   21 landmarks (lib/PAPER.md, "Data and pipeline"); CelebA publishes 5.
  * - Without landmarks (LFW, folder-per-identity sets) a documented fixed crop:
  *   the same similarity, computed from {@linkcode LFW_FIXED_LANDMARKS}, the
  *   nominal landmark positions of a face in a 250x250 LFW deep-funneled image.
@@ -29,7 +30,7 @@
 import sharp from "sharp";
 import type { CropOptions } from "./types.ts";
 
-/** Default crop: 55x47 RGB (PAPER.md "Network"). */
+/** Default crop: 55x47 RGB (lib/PAPER.md, "Network"). */
 export const DEFAULT_CROP: CropOptions = { height: 55, width: 47, gray: false };
 
 /**

@@ -2,7 +2,7 @@
  * Building and slicing {@linkcode FaceSet}s: the common last step of every
  * loader (crops from the cache + labels -> FaceSet, with undecodable images
  * either refused by name or skipped and counted), and identity subsets for
- * the ConvNet / held-out split (PAPER.md "Data and pipeline").
+ * the ConvNet / held-out split (lib/PAPER.md, "Data and pipeline").
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Labeled Faces in the Wild (Huang et al., UMass TR 07-49, 2007; the README
- * and files at vis-www.cs.umass.edu/lfw/), the test set (PAPER.md "LFW
- * protocol"):
+ * and files at vis-www.cs.umass.edu/lfw/), the test set (lib/PAPER.md, "LFW
+ * protocol and file formats"):
  *
  * - images `lfw/<Name>/<Name>_<NNNN>.jpg`, 250x250; the funneled and
  *   deep-funneled copies have the same layout under `lfw-funneled/` and

@@ -1,8 +1,9 @@
 /**
- * The data layer's entry point (DESIGN.md "Data flow"; PAPER.md "Data and
- * pipeline", "LFW protocol"): {@linkcode loadDataset} turns `--data synth` or
- * a folder holding `celeba/` and `lfw/` into the {@linkcode Dataset} every
- * experiment uses:
+ * The data layer's entry point (lib/PAPER.md, "Data and pipeline" and "LFW
+ * protocol and file formats"): every experiment gets its data here, and only
+ * through the real data sets' loaders. {@linkcode loadDataset} turns
+ * `--data synth` or a folder holding `celeba/` and `lfw/` into the
+ * {@linkcode Dataset} every experiment uses:
  *
  * - `train` and `heldOut`: CelebA identities split, seeded and
  *   identity-disjoint, into ConvNet-training identities and held-out ones

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { prepare } from "./prepare.ts";
+import { UsageError } from "../lib/base/cli.ts";
+import { prepare, PREPARE_USAGE } from "./prepare.ts";
 import { TESTDATA, tinyCopy } from "./_testing.ts";
 
 Deno.test("prepare: --lfw / --celeba / --folders report the JSON fields", async () => {
@@ -83,4 +84,53 @@ Deno.test("prepare CLI: a malformed pairs.txt exits non-zero with FILE:LINE: mes
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("prepare: unknown flags and bad values are errors naming the flag", async () => {
+  const bad = (args: string[], re: RegExp) =>
+    assert.rejects(() => prepare(args), (e: Error) => re.test(e.message));
+  await assert.rejects(
+    () => prepare(["--lfw", "x", "--bogus"]),
+    (e: Error) =>
+      e instanceof UsageError && /^unknown flag --bogus/.test(e.message),
+  );
+  await bad(["--lfw"], /^--lfw needs a value/);
+  await bad(["--lfw", "x", "--gray=yes"], /^--gray takes true or false/);
+  await bad(["--synth", "big"], /^--synth must be smoke or quick, got "big"/);
+  await bad(["--lfw", "x", "--crop", "55"], /^--crop must be HxW/);
+  await bad(["--lfw", "x", "--celeba", "y"], /^give exactly one of --lfw/);
+  for (const flag of ["--lfw DIR", "--pairs FILE", "--crop HxW", "--gray"]) {
+    assert.ok(PREPARE_USAGE.includes(flag), flag);
+  }
+  assert.match(PREPARE_USAGE, /--crop HxW\s+.*\(default 55x47\)/);
+});
+
+Deno.test("prepare CLI: --help prints the usage, a bogus flag one line and status 1", async () => {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./prepare.ts", import.meta.url).pathname,
+        ...args,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+    };
+  };
+  const help = await run("--help");
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stdout.trim(), PREPARE_USAGE);
+  const bogus = await run("--bogus");
+  assert.equal(bogus.code, 1);
+  assert.equal(
+    bogus.stderr.trim(),
+    "prepare: unknown flag --bogus (--help for usage)",
+  );
 });

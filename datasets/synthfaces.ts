@@ -1,5 +1,5 @@
 /**
- * The synthetic face data set, the suite's embedded default (issue 3): a
+ * The synthetic face data set, the suite's embedded default: a
  * deterministic, seeded generator that renders procedural faces
  * (datasets/face_model.ts) and writes them in the real data sets' own
  * formats, so that the real loaders are the only way data enters training:
@@ -24,11 +24,17 @@
  * CLI: `deno task synth --out DIR [--profile smoke|quick] [--identities N]
  * [--held-out N] [--images-per-identity K|MIN-MAX] [--test-identities M]
  * [--test-images-per-identity K|MIN-MAX] [--pairs-per-fold P] [--folds F]
- * [--difficulty D] [--seed S]`; prints one JSON line.
+ * [--difficulty D] [--seed S] [--quiet]` (the flags: {@linkcode SYNTH_FLAGS});
+ * prints one JSON line.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  type FlagTable,
+  parseCommandLine,
+  usage,
+  UsageError,
+} from "../lib/base/cli.ts";
 import sharp from "sharp";
 import { writeFileAtomic, writeTextAtomic } from "../lib/base/io.ts";
 import { Progress } from "../lib/base/progress.ts";
@@ -81,7 +87,10 @@ export interface SynthParams {
   seed: number;
 }
 
-/** The profiles' data sets (DESIGN.md "Profiles"). */
+/**
+ * The data sets of the `smoke` and `quick` run profiles
+ * (experiments/harness/profiles.ts).
+ */
 export const SYNTH_PROFILES: Record<"smoke" | "quick", SynthParams> = {
   smoke: {
     identities: 16,
@@ -515,80 +524,103 @@ function parseRange(s: string, flag: string): number | Range {
     : { min: Number(m[1]), max: Number(m[2]) };
 }
 
-function parseNumber(s: string, flag: string): number {
-  const v = Number(s);
-  if (s.trim() === "" || !Number.isFinite(v)) {
-    throw new Error(`--${flag} must be a number, got "${s}"`);
-  }
-  return v;
-}
+const FROM_PROFILE = "(default: the profile's)";
+
+/** The flags of `deno task synth`: types, defaults and help lines. */
+export const SYNTH_FLAGS = {
+  out: { type: "string", arg: "DIR", help: "output folder (required)" },
+  profile: {
+    type: "string",
+    arg: Object.keys(SYNTH_PROFILES).join("|"),
+    default: "quick",
+    help: "the sizes to start from",
+  },
+  identities: {
+    type: "integer",
+    arg: "N",
+    help: `CelebA-format training identities ${FROM_PROFILE}`,
+  },
+  "held-out": {
+    type: "integer",
+    arg: "N",
+    help: `further CelebA-format identities, held out ${FROM_PROFILE}`,
+  },
+  "images-per-identity": {
+    type: "string",
+    arg: "K|MIN-MAX",
+    help: `images per CelebA identity ${FROM_PROFILE}`,
+  },
+  "test-identities": {
+    type: "integer",
+    arg: "M",
+    help: `LFW-format test identities ${FROM_PROFILE}`,
+  },
+  "test-images-per-identity": {
+    type: "string",
+    arg: "K|MIN-MAX",
+    help: `images per test identity ${FROM_PROFILE}`,
+  },
+  "pairs-per-fold": {
+    type: "integer",
+    arg: "P",
+    help: `same pairs per fold, and as many different ${FROM_PROFILE}`,
+  },
+  folds: {
+    type: "integer",
+    arg: "F",
+    help: `folds of pairs.txt ${FROM_PROFILE}`,
+  },
+  difficulty: {
+    type: "number",
+    arg: "0..1",
+    help: `how close identities are ${FROM_PROFILE}`,
+  },
+  seed: { type: "integer", arg: "S", help: `generator seed ${FROM_PROFILE}` },
+  quiet: { type: "boolean", default: false, help: "no progress line" },
+} as const satisfies FlagTable;
+
+const COMMAND = "deno task synth --out DIR [flags]";
+
+/** What `deno task synth --help` prints. */
+export const SYNTH_USAGE: string = usage(COMMAND, SYNTH_FLAGS);
 
 /** The `deno task synth` command line. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      out: { type: "string" },
-      profile: { type: "string", default: "quick" },
-      identities: { type: "string" },
-      "held-out": { type: "string" },
-      "images-per-identity": { type: "string" },
-      "test-identities": { type: "string" },
-      "test-images-per-identity": { type: "string" },
-      "pairs-per-fold": { type: "string" },
-      folds: { type: "string" },
-      difficulty: { type: "string" },
-      seed: { type: "string" },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
+  const { values, help } = parseCommandLine(args, SYNTH_FLAGS, {
+    command: COMMAND,
   });
-  if (values.help || !values.out) {
-    console.log(
-      "usage: deno task synth --out DIR [--profile smoke|quick] [--identities N] [--held-out N]\n" +
-        "  [--images-per-identity K|MIN-MAX] [--test-identities M] [--test-images-per-identity K|MIN-MAX]\n" +
-        "  [--pairs-per-fold P] [--folds F] [--difficulty 0..1] [--seed S]",
-    );
-    return values.help ? 0 : 2;
+  if (help || !values.out) {
+    console.log(SYNTH_USAGE);
+    return help ? 0 : 2;
   }
   const profile = values.profile as keyof typeof SYNTH_PROFILES;
-  if (!(profile in SYNTH_PROFILES)) {
-    throw new Error(`--profile must be smoke or quick, got "${profile}"`);
+  if (!Object.hasOwn(SYNTH_PROFILES, profile)) {
+    throw new Error(
+      `--profile must be ${
+        Object.keys(SYNTH_PROFILES).join(" or ")
+      }, got "${profile}"`,
+    );
   }
   const p: SynthParams = { ...SYNTH_PROFILES[profile] };
-  if (values.identities) {
-    p.identities = parseNumber(values.identities, "identities");
-  }
-  if (values["held-out"]) {
-    p.heldOutIdentities = parseNumber(values["held-out"], "held-out");
-  }
-  if (values["images-per-identity"]) {
+  p.identities = values.identities ?? p.identities;
+  p.heldOutIdentities = values["held-out"] ?? p.heldOutIdentities;
+  if (values["images-per-identity"] !== undefined) {
     p.imagesPerIdentity = parseRange(
       values["images-per-identity"],
       "images-per-identity",
     );
   }
-  if (values["test-identities"]) {
-    p.testIdentities = parseNumber(
-      values["test-identities"],
-      "test-identities",
-    );
-  }
-  if (values["test-images-per-identity"]) {
+  p.testIdentities = values["test-identities"] ?? p.testIdentities;
+  if (values["test-images-per-identity"] !== undefined) {
     p.testImagesPerIdentity = parseRange(
       values["test-images-per-identity"],
       "test-images-per-identity",
     );
   }
-  if (values["pairs-per-fold"]) {
-    p.pairsPerFold = parseNumber(values["pairs-per-fold"], "pairs-per-fold");
-  }
-  if (values.folds) p.folds = parseNumber(values.folds, "folds");
-  if (values.difficulty) {
-    p.difficulty = parseNumber(values.difficulty, "difficulty");
-  }
-  if (values.seed) p.seed = parseNumber(values.seed, "seed");
+  p.pairsPerFold = values["pairs-per-fold"] ?? p.pairsPerFold;
+  p.folds = values.folds ?? p.folds;
+  p.difficulty = values.difficulty ?? p.difficulty;
+  p.seed = values.seed ?? p.seed;
   const summary = await generateSynth(values.out, p, { quiet: values.quiet });
   console.log(JSON.stringify(summary));
   return 0;
@@ -598,7 +630,10 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    console.error(`synth: ${(e as Error).message}`);
+    const message = e instanceof UsageError
+      ? `${e.message.split("\n")[0]} (--help for usage)`
+      : (e as Error).message;
+    console.error(`synth: ${message}`);
     Deno.exit(1);
   }
 }

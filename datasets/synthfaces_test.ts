@@ -4,8 +4,11 @@ import {
   CELEBA_LAYOUT,
   generateSynth,
   LFW_LAYOUT,
+  main,
+  SYNTH_USAGE,
   validateSynthParams,
 } from "./synthfaces.ts";
+import { UsageError } from "../lib/base/cli.ts";
 import { renderFace, sampleIdentity } from "./face_model.ts";
 import { readPairs, readPeople } from "./lfw.ts";
 import { loadCeleba } from "./celeba.ts";
@@ -191,4 +194,40 @@ Deno.test("synth: parameter validation says what is wrong", () => {
       validateSynthParams({ ...TINY, imagesPerIdentity: { min: 3, max: 2 } }),
     /imagesPerIdentity/,
   );
+});
+
+Deno.test("synth CLI: unknown flags and bad values are errors naming the flag", async () => {
+  const bad = (args: string[], re: RegExp) =>
+    assert.rejects(() => main(args), (e: Error) => re.test(e.message));
+  await assert.rejects(
+    () => main(["--out", "x", "--bogus=1"]),
+    (e: Error) =>
+      e instanceof UsageError && /^unknown flag --bogus/.test(e.message),
+  );
+  await bad(
+    ["--out", "x", "--identities", "many"],
+    /^--identities must be an integer/,
+  );
+  await bad(
+    ["--out", "x", "--difficulty=hard"],
+    /^--difficulty must be a number/,
+  );
+  await bad(
+    ["--out", "x", "--profile", "paper"],
+    /^--profile must be smoke or quick, got "paper"/,
+  );
+  await bad(
+    ["--out", "x", "--images-per-identity", "4-"],
+    /^--images-per-identity must be N or MIN-MAX/,
+  );
+  for (
+    const flag of [
+      "--out DIR",
+      "--profile smoke|quick",
+      "--held-out N",
+      "--quiet",
+    ]
+  ) {
+    assert.ok(SYNTH_USAGE.includes(flag), flag);
+  }
 });

@@ -10,11 +10,16 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  type FlagTable,
+  parseCommandLine,
+  usage,
+  UsageError,
+} from "../lib/base/cli.ts";
 import { benchPrepare } from "../datasets/mod.ts";
 import { benchEvaluation } from "../lib/eval/bench.ts";
-import { initBackend } from "../lib/engine/backend.ts";
-import { fastPaths } from "../lib/engine/fast_paths.ts";
+import { BACKENDS, initBackend } from "../lib/engine/backend.ts";
+import type { FastPaths } from "../lib/engine/fast_paths.ts";
 import {
   createDeepID2,
   defaultModelConfig,
@@ -33,7 +38,7 @@ export interface BenchResult {
   train_img_per_s: number;
   extract_img_per_s: number;
   tensors_leaked: number;
-  /** The formulations in force (lib/fast_paths.ts), e.g. `batchedRegions`. */
+  /** The formulations in force (`lib/engine/fast_paths.ts`), e.g. `batchedRegions`. */
   paths: string[];
 }
 
@@ -44,6 +49,8 @@ export async function benchModel(
     identities: number;
     steps: number;
     backend: string;
+    /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
+    paths?: Readonly<FastPaths>;
   },
 ): Promise<BenchResult> {
   const cfg = defaultModelConfig(options.identities);
@@ -55,7 +62,7 @@ export async function benchModel(
     { length: n },
     (_, i) => i % options.identities,
   );
-  const net = createDeepID2(cfg, 1);
+  const net = createDeepID2(cfg, 1, { paths: options.paths });
   const tcfg = {
     ...DEFAULT_TRAIN,
     steps: options.steps + 2,
@@ -89,44 +96,82 @@ export async function benchModel(
     train_img_per_s: Math.round(r.imagesPerSecond * 10) / 10,
     extract_img_per_s: Math.round(ex * 10) / 10,
     tensors_leaked: leaked,
-    paths: Object.entries(fastPaths).filter(([, on]) => on).map(([k]) => k),
+    paths: Object.entries(net.paths).filter(([, on]) => on).map(([k]) => k),
   };
 }
 
-const USAGE =
-  "usage: deno task bench [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--batch 64]\n" +
-  "         [--identities 1000] [--steps 10] [--model-only]\n" +
+/** The flags of `deno task bench`: types, defaults and help lines. */
+export const BENCH_FLAGS = {
+  backend: {
+    type: "string",
+    arg: BACKENDS.join("|"),
+    default: "auto",
+    help: "the engine to measure",
+  },
+  batch: {
+    type: "integer",
+    arg: "N",
+    default: 64,
+    help: "images per training step, even (pairs)",
+  },
+  identities: {
+    type: "integer",
+    arg: "N",
+    default: 1000,
+    help: "softmax size (identities)",
+  },
+  steps: { type: "integer", arg: "N", default: 10, help: "timed steps" },
+  "model-only": {
+    type: "boolean",
+    default: false,
+    help: "skip the preparation and evaluation timings",
+  },
+} as const satisfies FlagTable;
+
+const BENCH_COMMAND = "deno task bench [flags]";
+const BENCH_EXTRA =
   "Prints one JSON line: training and extraction images/s (and, without\n" +
   "--model-only, data preparation and evaluation timings).";
 
+/** What `deno task bench --help` prints. */
+export const BENCH_USAGE: string = usage(
+  BENCH_COMMAND,
+  BENCH_FLAGS,
+  BENCH_EXTRA,
+);
+
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      help: { type: "boolean", short: "h", default: false },
-      backend: { type: "string", default: "auto" },
-      batch: { type: "string", default: "64" },
-      identities: { type: "string", default: "1000" },
-      steps: { type: "string", default: "10" },
-      "model-only": { type: "boolean", default: false },
-    },
-    strict: true,
+  const { values, help } = parseCommandLine(Deno.args, BENCH_FLAGS, {
+    command: BENCH_COMMAND,
+    extraHelp: BENCH_EXTRA,
   });
-  if (values.help) {
-    console.log(USAGE);
+  if (help) {
+    console.log(BENCH_USAGE);
     return;
   }
-  const info = await initBackend(values.backend!);
-  const batch = Number(values.batch);
-  if (!Number.isInteger(batch) || batch < 2 || batch % 2) {
+  if (!(BACKENDS as readonly string[]).includes(values.backend)) {
     throw new Error(
-      `--batch must be an even integer >= 2, got ${values.batch}`,
+      `--backend must be one of ${
+        BACKENDS.join(", ")
+      }, got "${values.backend}"`,
     );
   }
+  const batch = values.batch;
+  if (batch < 2 || batch % 2) {
+    throw new Error(`--batch must be an even integer >= 2, got ${batch}`);
+  }
+  for (const flag of ["identities", "steps"] as const) {
+    if (values[flag] < 1) {
+      throw new Error(`--${flag} must be >= 1, got ${values[flag]}`);
+    }
+  }
+  const info = await initBackend(values.backend);
   const res = await benchModel({
     batch,
-    identities: Number(values.identities),
-    steps: Number(values.steps),
+    identities: values.identities,
+    steps: values.steps,
     backend: info.name,
+    paths: info.paths,
   });
   const extra = values["model-only"]
     ? {}
@@ -138,7 +183,11 @@ if (import.meta.main) {
   try {
     await main();
   } catch (e) {
-    console.error(`bench: ${(e as Error).message}`);
+    // A bad command line: the first line names the flag (the rest is usage).
+    const message = e instanceof UsageError
+      ? `${e.message.split("\n")[0]} (--help for usage)`
+      : (e as Error).message;
+    console.error(`bench: ${message}`);
     Deno.exit(1);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * `deno task evaluate`: the LFW verification protocol (PAPER.md "LFW
- * protocol") on any model's scores or features. Reproduces no table by
- * itself; every verification number in results/ comes from the same
- * lib/verification.ts.
+ * `deno task evaluate`: the LFW verification protocol (accuracy by
+ * cross-validation over the pairs.txt folds, as the paper reports on LFW) on
+ * any model's scores or features. Reproduces no table by itself; every
+ * verification number in results/ comes from the same
+ * lib/eval/verification.ts.
  *
  *   deno task evaluate --scores FILE.csv [--roc OUT.csv]
  *     FILE.csv: header and columns fold,label,score (label 1 = same identity,
@@ -12,22 +13,29 @@
  *     FEATURES.csv: header path,f0,f1,... and one row per image, the path
  *     relative to the LFW folder (Name/Name_0001.jpg, any image extension);
  *     pairs.txt: LFW View 2 (or View 1) pairs; joint_bayesian needs a model
- *     saved by lib/joint_bayesian.ts (JointBayesianModel.toJSON).
+ *     saved by lib/eval/joint_bayesian.ts (JointBayesianModel.toJSON).
  *
  * Prints one JSON line: accuracy_mean, accuracy_std (population, as
  * facenet), accuracy_se (std / sqrt(folds)), auc, eer, tar_at_far_1e-3 and
  * tar_at_far_1e-2 (threshold set on the training folds, facenet's VAL),
  * n_pairs, then pooled_tar_at_far_1e-3 / 1e-2 (read off the pooled ROC) and
  * num_folds. `--roc` writes the pooled ROC as fpr,tpr,threshold. Malformed
- * input is reported as `FILE:LINE: message` with exit status 1.
+ * input is reported as `FILE:LINE: message` with exit status 1; a bad
+ * command line as a message naming the flag, then the usage, with status 2.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  type FlagTable,
+  type FlagValues,
+  parseCommandLine,
+  usage,
+  UsageError,
+} from "../lib/base/cli.ts";
 import { stringify } from "csv-stringify/sync";
 import { readPairs } from "../datasets/lfw.ts";
 import { InputError, writeTextAtomic } from "../lib/base/io.ts";
-import { csvRecords, readText } from "./_csv.ts";
+import { csvRecords, readText } from "./report/csv.ts";
 import { JointBayesianModel } from "../lib/eval/joint_bayesian.ts";
 import {
   jointBayesianScorer,
@@ -41,28 +49,59 @@ import {
   type VerificationRow,
 } from "../lib/eval/verification.ts";
 
-/** Command-line settings, with their defaults. */
+/** The names `--scorer` accepts. */
+export const SCORERS = ["l2", "cosine", "joint_bayesian"] as const;
+
+/** The flags of `deno task evaluate`: types, defaults and help lines. */
+export const EVALUATE_FLAGS = {
+  scores: {
+    type: "string",
+    arg: "FILE.csv",
+    help: "a fold,label,score CSV (instead of --features)",
+  },
+  features: {
+    type: "string",
+    arg: "FEATURES.csv",
+    help: "a path,f0,f1,... CSV, one row per LFW image (needs --pairs)",
+  },
+  pairs: {
+    type: "string",
+    arg: "pairs.txt",
+    help: "LFW pairs (View 2 or View 1), with --features",
+  },
+  scorer: {
+    type: "string",
+    arg: SCORERS.join("|"),
+    default: "l2",
+    help: "how --features pairs are scored",
+  },
+  model: {
+    type: "string",
+    arg: "JB.json",
+    help: "a Joint Bayesian model, for --scorer joint_bayesian",
+  },
+  roc: {
+    type: "string",
+    arg: "OUT.csv",
+    help: "write the pooled ROC (fpr,tpr,threshold) here",
+  },
+} as const satisfies FlagTable;
+
+const COMMAND = "deno task evaluate (--scores FILE.csv | " +
+  "--features FEATURES.csv --pairs pairs.txt) [flags]";
+
+/** What `deno task evaluate --help` prints. */
+export const EVALUATE_USAGE: string = usage(COMMAND, EVALUATE_FLAGS);
+
+/** Command-line settings ("" where a file flag is absent). */
 export interface EvaluateConfig {
   scores: string;
   features: string;
   pairs: string;
-  scorer: "l2" | "cosine" | "joint_bayesian";
+  scorer: typeof SCORERS[number];
   model: string;
   roc: string;
 }
-
-const DEFAULTS: EvaluateConfig = {
-  scores: "",
-  features: "",
-  pairs: "",
-  scorer: "l2",
-  model: "",
-  roc: "",
-};
-
-const USAGE = `usage:
-  deno task evaluate --scores FILE.csv [--roc OUT.csv]
-  deno task evaluate --features FEATURES.csv --pairs pairs.txt [--scorer l2|cosine|joint_bayesian] [--model JB.json] [--roc OUT.csv]`;
 
 /** A protocol row with the input line it came from. */
 export interface SourcedRow extends VerificationRow {
@@ -355,19 +394,29 @@ export function summary(result: VerificationResult): Record<string, number> {
 
 /** Parses argv into a config; throws on unknown flags or bad values. */
 export function parseConfig(args: string[]): EvaluateConfig {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: Object.fromEntries(
-      Object.keys(DEFAULTS).map((k) => [k, { type: "string" as const }]),
-    ),
-  });
-  const config = { ...DEFAULTS, ...values } as EvaluateConfig;
-  if (!["l2", "cosine", "joint_bayesian"].includes(config.scorer)) {
+  return toConfig(
+    parseCommandLine(args, EVALUATE_FLAGS, { command: COMMAND }).values,
+  );
+}
+
+/** Checks parsed flags and makes them a config. */
+function toConfig(values: FlagValues<typeof EVALUATE_FLAGS>): EvaluateConfig {
+  const scorer = values.scorer as EvaluateConfig["scorer"];
+  if (!SCORERS.includes(scorer)) {
     throw new Error(
-      `--scorer must be l2, cosine or joint_bayesian, not "${config.scorer}"`,
+      `--scorer must be ${SCORERS.slice(0, -1).join(", ")} or ${
+        SCORERS.at(-1)
+      }, not "${scorer}"`,
     );
   }
+  const config: EvaluateConfig = {
+    scores: values.scores ?? "",
+    features: values.features ?? "",
+    pairs: values.pairs ?? "",
+    scorer,
+    model: values.model ?? "",
+    roc: values.roc ?? "",
+  };
   if (Boolean(config.scores) === Boolean(config.features)) {
     throw new Error("give either --scores or --features (with --pairs)");
   }
@@ -384,9 +433,19 @@ export function parseConfig(args: string[]): EvaluateConfig {
 export async function main(args: string[]): Promise<number> {
   let config: EvaluateConfig;
   try {
-    config = parseConfig(args);
+    const cl = parseCommandLine(args, EVALUATE_FLAGS, { command: COMMAND });
+    if (cl.help) {
+      console.log(EVALUATE_USAGE);
+      return 0;
+    }
+    config = toConfig(cl.values);
   } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+    // A UsageError's message already ends with the usage.
+    console.error(
+      e instanceof UsageError
+        ? e.message
+        : `${(e as Error).message}\n${EVALUATE_USAGE}`,
+    );
     return 2;
   }
   try {

@@ -5,7 +5,7 @@ import {
   evaluateVerification,
   type VerificationRow,
 } from "../lib/eval/verification.ts";
-import { summary } from "./evaluate.ts";
+import { EVALUATE_USAGE, summary } from "./evaluate.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const script = new URL("./evaluate.ts", import.meta.url).pathname;
@@ -114,7 +114,17 @@ Deno.test("malformed scores files: FILE:LINE: message, non-zero exit", async () 
     }
     const usage = await run(["--bogus", "x"]);
     assert.equal(usage.code, 2);
+    assert.equal(usage.stderr.split("\n")[0], "unknown flag --bogus");
     assert.match(usage.stderr, /usage/);
+    const help = await run(["--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.equal(help.stdout.trim(), EVALUATE_USAGE);
+    const scorer = await run(["--scores", `${dir}/s.csv`, "--scorer", "dot"]);
+    assert.equal(scorer.code, 2);
+    assert.match(
+      scorer.stderr,
+      /^--scorer must be l2, cosine or joint_bayesian, not "dot"\n/,
+    );
     const missing = await run(["--scores", `${dir}/nope.csv`]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nope.csv: file not found/);

@@ -5,9 +5,13 @@
  */
 import assertStrict from "node:assert/strict";
 import { parse } from "csv-parse/sync";
-import { RESULT_COLUMNS, runExperiment } from "./harness/run.ts";
 import { exists } from "../lib/base/io.ts";
-import { EXPERIMENTS } from "./reproduce.ts";
+import { EXPERIMENTS } from "./all.ts";
+import { parseRunFlags } from "./harness/flags.ts";
+import { RESULT_COLUMNS } from "./harness/result_files.ts";
+import { experiment as jointLambda } from "./joint_lambda.ts";
+import { flagsPerExperiment } from "./reproduce.ts";
+import { experiment as verificationSignals } from "./verification_signals.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "deepid2-exp-" });
 const cache = `${tmp}/cache`;
@@ -28,11 +32,11 @@ async function readCsv(path: string): Promise<Record<string, string>[]> {
   >[];
 }
 
-for (const name of EXPERIMENTS) {
+for (const def of EXPERIMENTS) {
+  const name = def.name;
   Deno.test(`${name} (smoke): complete, well-formed results; a rerun skips them`, async () => {
-    const def = (await import(`./${name}.ts`)).experiment;
     const out = `${tmp}/results`;
-    const r = await runExperiment(def, [...common, "--out", out]);
+    const r = await def.main([...common, "--out", out]);
     assertStrict.ok(r.ran.length > 0, "ran something");
     const rows = await readCsv(`${out}/${name}.csv`);
     assertStrict.equal(
@@ -86,7 +90,7 @@ for (const name of EXPERIMENTS) {
     if (name === "face_identification") {
       assertStrict.ok(Number(rows[0].rank1_mean) >= 0);
     }
-    const again = await runExperiment(def, [...common, "--out", out]);
+    const again = await def.main([...common, "--out", out]);
     assertStrict.equal(
       again.ran.length,
       0,
@@ -96,26 +100,26 @@ for (const name of EXPERIMENTS) {
 }
 
 Deno.test("experiment flags: unknown flags and config keys are errors", async () => {
-  const def = (await import("./joint_lambda.ts")).experiment;
+  const def = jointLambda;
   await assertStrict.rejects(
-    () => runExperiment(def, [...common, "--bogus"]),
+    () => def.main([...common, "--bogus"]),
     /unknown flag --bogus/,
   );
   await assertStrict.rejects(
-    () => runExperiment(def, [...common, "--stepz=3"]),
+    () => def.main([...common, "--stepz=3"]),
     /unknown config key "stepz"/,
   );
   await assertStrict.rejects(
-    () => runExperiment(def, [...common, "--steps=many"]),
+    () => def.main([...common, "--steps=many"]),
     /"steps" takes a number/,
   );
   await assertStrict.rejects(
-    () => runExperiment(def, [...common, "--profile", "huge"]),
+    () => def.main([...common, "--profile", "huge"]),
     /unknown profile "huge"/,
   );
   await assertStrict.rejects(
     () =>
-      runExperiment(def, [
+      def.main([
         "--profile",
         "paper",
         "--quiet",
@@ -123,6 +127,22 @@ Deno.test("experiment flags: unknown flags and config keys are errors", async ()
         "wasm",
       ]),
     /the paper profile needs real data/,
+  );
+});
+
+Deno.test("reproduce: an override goes to the experiments that know it; one that none knows is an error", () => {
+  const flags = parseRunFlags(["--lambdas=0,inf", "--steps=3"]);
+  const per = flagsPerExperiment([jointLambda, verificationSignals], flags);
+  assertStrict.deepEqual(per.get(jointLambda)!.overrides, {
+    lambdas: "0,inf",
+    steps: "3",
+  });
+  assertStrict.deepEqual(per.get(verificationSignals)!.overrides, {
+    steps: "3",
+  });
+  assertStrict.throws(
+    () => flagsPerExperiment([verificationSignals], flags),
+    /unknown config key "lambdas" \(none of the selected experiments has it\)/,
   );
 });
 
@@ -186,9 +206,9 @@ Deno.test("paper profile: its configuration loads and a smoke-sized version runs
     identities: 20,
     heldOutIdentities: 6,
   }, { quiet: true });
-  const def = (await import("./joint_lambda.ts")).experiment;
+  const def = jointLambda;
   const out = `${tmp}/paper`;
-  const r = await runExperiment(def, [
+  const r = await def.main([
     "--profile",
     "paper",
     "--data",
@@ -223,7 +243,7 @@ Deno.test("paper profile: its configuration loads and a smoke-sized version runs
   assertStrict.equal(PROFILE_DEFAULTS.paper.jbPcaDim, 180);
   await assertStrict.rejects(
     () =>
-      runExperiment(def, [
+      def.main([
         "--profile",
         "paper",
         "--data",

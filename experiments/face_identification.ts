@@ -11,28 +11,39 @@
  * Command: `deno run -A experiments/face_identification.ts [--profile quick] [--seeds=1,2,3,4,5]`
  *
  * Paper's claim: DeepID2 features are strong for identification too (Table
- * 3); the paper's numbers and list sizes are not confirmed [U] (PAPER.md), so
- * none are printed.
+ * 3); the paper's numbers and list sizes are not confirmed [U]
+ * (lib/PAPER.md, "Experiments and claims"), so none are printed.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): rank-1 on the
- * 400-person synthetic test set is low for both models (Joint Bayesian: λ = 0.05
- * 7.3 ± 0.4 %, λ = 0 8.2 ± 0.3 %; DIR at FAR 1 % under 1 %): the joint model did
- * not identify better here. Full tables: results/TABLES.md.
+ * Our last numbers: results/TABLES.md.
  *
  * @module
  */
 import {
-  type AnalysisContext,
-  type ExperimentDef,
-  lambdaRuns,
-  mainGuard,
-  runExperiment,
-} from "./harness/run.ts";
-import {
   evaluateIdentification,
   IDENTIFICATION_PROTOCOL,
 } from "../lib/eval/identification.ts";
-import { writeExperimentFigures } from "./tables.ts";
+import type {
+  Experiment,
+  RunOutcome,
+  Scored,
+  SharedContext,
+} from "./harness/experiment.ts";
+import type { CommonConfig } from "./harness/profiles.ts";
+import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
+import {
+  byScorer,
+  type ClaimVerdict,
+  foldStd,
+  lambdaLabel,
+  lambdaOf,
+  lambdaTriple,
+  notTested,
+  pct,
+  points,
+  prettyConfig,
+  scorerName,
+} from "./report/claims.ts";
+import { type ResultRow, type Results, value } from "./report/results.ts";
 
 /** Config of this experiment. */
 export interface Config extends Record<string, unknown> {
@@ -42,14 +53,37 @@ export interface Config extends Record<string, unknown> {
   far: number;
 }
 
-function analyse(ctx: AnalysisContext, config: Config) {
+/** The joint λ and λ = 0. */
+function configurations(config: CommonConfig & Config) {
+  return lambdaConfigurations([config.bestLambda, 0]);
+}
+
+/** Trains (or loads) both models; verification as everywhere, then closed- and open-set identification. */
+export async function main(
+  argv: string[],
+  shared?: SharedContext,
+): Promise<RunOutcome> {
+  const run = await openRun(experiment, argv, shared);
+  for (const cfg of run.plan(configurations(run.config))) {
+    if (await run.isDone(cfg)) continue;
+    using model = await run.model(cfg);
+    const features = await run.features(model);
+    const scored = run.score(features);
+    const labels = run.dataset.test.labels;
+    await run.record(cfg, scored, identify(scored, labels, run.config));
+  }
+  return await run.finish();
+}
+
+/** Rank-1 and DIR at the FAR, mean ± std over the rebuilt lists, per scorer. */
+function identify(scored: Scored, labels: Int32Array, config: Config) {
   const out = new Map<string, Record<string, string | number>>();
-  for (const scorer of ctx.scorers) {
+  for (const scorer of scored.scorers) {
     const r = evaluateIdentification(
       {
-        labels: ctx.dataset.test.labels,
-        features: ctx.testFeatures,
-        dim: ctx.dim,
+        labels,
+        features: scored.features.test,
+        dim: scored.features.dim,
         scorer,
       },
       { seeds: config.seeds, far: config.far },
@@ -65,17 +99,88 @@ function analyse(ctx: AnalysisContext, config: Config) {
   return out;
 }
 
+/** Joint features identify better than λ = 0 (and λ = ∞) ones, closed and open set, per scorer. */
+function claims(results: Results): ClaimVerdict[] {
+  const rows = results.get(experiment.name)?.rows;
+  if (!rows) return [];
+  const out: ClaimVerdict[] = [];
+  const rank1 = (r: ResultRow) => value(r, "rank1_mean");
+  const dir = (r: ResultRow) => value(r, "dir_at_far_1e-2_mean");
+  for (const [scorer, group] of byScorer(rows, rank1)) {
+    const { zero, inf, best } = lambdaTriple(group, rank1);
+    const baselines = [zero, inf].filter((r): r is ResultRow =>
+      r !== undefined
+    );
+    const than = baselines.length
+      ? baselines.map((b) => lambdaLabel(lambdaOf(b))).join(" and ")
+      : "λ=0 / λ=∞";
+    const claim = `joint features identify better than ${than} ones (${
+      scorerName(scorer)
+    } scoring)`;
+    if (!best || baselines.length === 0) {
+      const r = best ?? group[0];
+      out.push(notTested(
+        claim,
+        `only ${prettyConfig(r.config)}: rank-1 ${pct(rank1(r))} %, ` +
+          `DIR at FAR=1 % ${
+            pct(dir(r))
+          } % (no λ=0 / λ=∞ configuration to compare; ` +
+          "the paper's numbers are not confirmed)",
+      ));
+      continue;
+    }
+    const parts = baselines.map((b) =>
+      `vs ${lambdaLabel(lambdaOf(b))}: rank-1 ${
+        points(rank1(best) - rank1(b))
+      }, ` +
+      `DIR ${points(dir(best) - dir(b))} points`
+    );
+    out.push({
+      claim,
+      held: baselines.every((b) =>
+        rank1(best) > rank1(b) &&
+        (isNaN(dir(best)) || isNaN(dir(b)) || dir(best) > dir(b))
+      ),
+      detail: `${lambdaLabel(lambdaOf(best))}: rank-1 ${pct(rank1(best))} %, ` +
+        `DIR at FAR=1 % ${pct(dir(best))} %; ${parts.join("; ")} ` +
+        `(rank-1 ${
+          foldStd([best, ...baselines], "rank1_std").replace("fold ", "")
+        })`,
+    });
+  }
+  return out.length
+    ? out
+    : [notTested(experiment.paper.claim, "no rank-1 rows")];
+}
+
+/** The protocol line of its TABLES.md section (a reconstruction). */
+function protocolNote(rows: ResultRow[]): string {
+  const protocol = [
+    ...new Set(rows.map((r) => r.fields.protocol ?? "").filter((v) => v)),
+  ];
+  return `**Protocol:** ${
+    protocol.length
+      ? protocol.join("; ")
+      : "reconstruction of the Best-Rowden et al. 2014 protocol " +
+        "(lists not public): gallery and probe lists are built from a seed"
+  }.`;
+}
+
 /** The experiment. */
-export const experiment: ExperimentDef<Config> = {
+export const experiment: Experiment<Config> = {
   name: "face_identification",
+  paper: {
+    title: "Face identification — reconstruction of the Best-Rowden et al. " +
+      "2014 protocol (lists not public)",
+    source: "Table 3",
+    claim: "DeepID2 features are strong for closed-set (rank-1) and open-set " +
+      "(DIR at FAR = 1 %) identification",
+  },
   defaults: () => ({ seeds: [1, 2, 3, 4, 5], far: 0.01 }),
-  runs: (config) => lambdaRuns([config.bestLambda, 0]),
-  analyse,
+  configurations,
+  main,
+  claims,
+  notes: (ex) => ({ before: [protocolNote(ex.rows)] }),
 };
 
-if (import.meta.main) {
-  await mainGuard(experiment.name, async () => {
-    const r = await runExperiment(experiment, Deno.args);
-    await writeExperimentFigures(r.outDir, experiment.name);
-  });
-}
+if (import.meta.main) await mainGuard(experiment.name, () => main(Deno.args));

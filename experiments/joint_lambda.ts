@@ -8,24 +8,39 @@
  *
  * Paper's claim: accuracy peaks at an intermediate λ (0.05 in the paper)
  * for both L2 and Joint Bayesian scoring; both ends are worse. The curve's
- * numbers are not confirmed (PAPER.md), so only the trend is compared.
+ * numbers are not confirmed (lib/PAPER.md, "Experiments and claims"), so
+ * only the trend is compared.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): the peak is
- * intermediate for every scorer — L2 76.53 ± 3.46 % at λ = 0.05 (λ = 0: 74.80,
- * λ = ∞: 54.57), Joint Bayesian 79.30 ± 3.42 % at λ = 0.005 (0.05: 79.10, λ = 0:
- * 77.43, λ = ∞: 55.50); λ = 5 killed every DeepID2 unit (50 %). The gap to λ = 0
- * is within one fold std; at 500 steps it was 12 points (L2). Full tables and
- * figures: results/TABLES.md, results/figures/fig3_accuracy_vs_lambda.svg.
+ * Our last numbers: results/TABLES.md, results/figures/fig3_accuracy_vs_lambda.svg.
  *
  * @module
  */
+import { linePlot } from "../lib/report/plot.ts";
+import type {
+  Experiment,
+  RunOutcome,
+  SharedContext,
+} from "./harness/experiment.ts";
+import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
 import {
-  type ExperimentDef,
-  lambdaRuns,
-  mainGuard,
-  runExperiment,
-} from "./harness/run.ts";
-import { writeExperimentFigures } from "./tables.ts";
+  acc,
+  byScorer,
+  type ClaimVerdict,
+  foldStd,
+  lambdaLabel,
+  lambdaOf,
+  lambdaTriple,
+  notTested,
+  pct,
+  points,
+  scorerName,
+} from "./report/claims.ts";
+import { accuracySeries } from "./report/figures.ts";
+import {
+  compareScorers,
+  type ResultRow,
+  type Results,
+} from "./report/results.ts";
 
 /** Config of this experiment. */
 export interface Config extends Record<string, unknown> {
@@ -33,20 +48,127 @@ export interface Config extends Record<string, unknown> {
   lambdas: number[];
 }
 
+/** One model per λ of the grid, L2 signal. */
+function configurations(config: Config) {
+  return lambdaConfigurations(config.lambdas);
+}
+
+/** Trains and scores one model per λ. */
+export async function main(
+  argv: string[],
+  shared?: SharedContext,
+): Promise<RunOutcome> {
+  const run = await openRun(experiment, argv, shared);
+  for (const cfg of run.plan(configurations(run.config))) {
+    if (await run.isDone(cfg)) continue;
+    using model = await run.model(cfg);
+    const features = await run.features(model);
+    await run.record(cfg, run.score(features));
+  }
+  return await run.finish();
+}
+
+/** Accuracy peaks at an intermediate λ: the best intermediate λ against both ends, per scorer. */
+function claims(results: Results): ClaimVerdict[] {
+  const rows = results.get(experiment.name)?.rows;
+  if (!rows) return [];
+  const out: ClaimVerdict[] = [];
+  for (const [scorer, group] of byScorer(rows)) {
+    // The paper states it for L2 and Joint Bayesian; other scorers are extra.
+    const extra = scorer === "l2" || scorer === "joint_bayesian"
+      ? ""
+      : "; not claimed in the paper";
+    const claim = `accuracy peaks at an intermediate λ (${
+      scorerName(scorer)
+    } scoring${extra})`;
+    const { zero, inf, best } = lambdaTriple(group);
+    if (!zero || !inf || !best) {
+      const missing = [
+        !zero && "λ=0",
+        !inf && "λ=∞",
+        !best && "an intermediate λ",
+      ].filter(Boolean).join(", ");
+      out.push(notTested(claim, `no row for ${missing}`));
+      continue;
+    }
+    const d0 = acc(best) - acc(zero), dInf = acc(best) - acc(inf);
+    out.push({
+      claim,
+      held: d0 > 0 && dInf > 0,
+      detail:
+        `best intermediate ${lambdaLabel(lambdaOf(best))} (${
+          pct(acc(best))
+        } %) ` +
+        `vs λ=0 (${pct(acc(zero))} %): ${points(d0)} points, ` +
+        `vs λ=∞ (${pct(acc(inf))} %): ${points(dInf)} points ` +
+        `(${foldStd([best, zero, inf])}; paper's peak: λ=0.05)`,
+    });
+  }
+  return out.length
+    ? out
+    : [notTested(experiment.paper.claim, "no accuracy rows")];
+}
+
+/**
+ * The best intermediate λ's row of this experiment for a scorer (what the
+ * ends of Fig. 3, identification_only and verification_only, are judged
+ * against).
+ */
+export function bestIntermediate(
+  results: Results,
+  scorer: string,
+): ResultRow | undefined {
+  const rows = (results.get(experiment.name)?.rows ?? []).filter((r) =>
+    r.scorer === scorer && !isNaN(acc(r))
+  );
+  return lambdaTriple(rows).best;
+}
+
 /** The experiment. */
-export const experiment: ExperimentDef<Config> = {
+export const experiment: Experiment<Config> = {
   name: "joint_lambda",
+  paper: {
+    title: "Joint identification-verification, λ sweep",
+    source: "Fig. 3",
+    claim: "accuracy peaks at an intermediate λ (0.05 in the paper) for both " +
+      "L2 and Joint Bayesian scoring",
+  },
   defaults: (profile) => ({
     lambdas: profile === "smoke"
       ? [0, 0.05, Infinity]
       : [0, 5e-4, 5e-3, 0.05, 0.5, 5, Infinity],
   }),
-  runs: (config) => lambdaRuns(config.lambdas),
+  configurations,
+  main,
+  claims,
+  figures: (ex) => {
+    const sorted = [...ex.rows].sort((a, b) =>
+      compareScorers(a.scorer, b.scorer)
+    );
+    const series = accuracySeries(
+      sorted,
+      (r) => scorerName(r.scorer),
+      lambdaOf,
+    );
+    if (series.length === 0) return Promise.resolve([]);
+    return Promise.resolve([{
+      file: "fig3_accuracy_vs_lambda.svg",
+      caption: "Fig. 3: accuracy vs λ",
+      draw: () =>
+        linePlot(
+          series.map((s) => ({
+            ...s,
+            x: s.x.map((l) => lambdaLabel(l).slice(2)),
+          })),
+          {
+            title: "Fig. 3: accuracy vs λ (mean ± fold std)",
+            xLabel: "λ (weight of the verification signal)",
+            yLabel: "LFW-protocol accuracy (%)",
+            xScale: "band",
+          },
+        ),
+    }]);
+  },
 };
 
-if (import.meta.main) {
-  await mainGuard(experiment.name, async () => {
-    const r = await runExperiment(experiment, Deno.args);
-    await writeExperimentFigures(r.outDir, experiment.name);
-  });
-}
+if (import.meta.main) await mainGuard(experiment.name, () => main(Deno.args));

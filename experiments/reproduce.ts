@@ -1,5 +1,5 @@
 /**
- * `deno task reproduce [--profile P] [--only a,b] [--jobs N] [--shard i/n] [flags of the experiments]`
+ * `deno task reproduce [--only a,b] [--jobs N] [flags of the experiments] [--KEY=VALUE ...]`
  *
  * Runs every experiment (or those named by `--only`) in two phases:
  *
@@ -9,230 +9,271 @@
  *    spread over `--jobs` worker processes (default: one per CPU core, at most
  *    2 — the wasm backend uses one thread per process); interrupted trainings
  *    resume from their checkpoints;
- * 2. evaluation: each experiment in order, from the cached models, skipping
- *    configurations whose results exist for the same code and config unless
- *    `--force`; then its figures.
+ * 2. evaluation: each experiment's own `main`, in order, from the cached
+ *    models, skipping configurations whose results exist for the same code
+ *    and config unless `--force`; each draws its figures.
  *
- * One overall progress line per phase. `make reproduce` runs this, then
- * `make tables`. `--shard i/n` restricts every experiment to its configurations
- * i, i+n, ... (for a batch scheduler); `make tables` merges the shards.
+ * A config override (`--lambdas=0,inf`) goes to the selected experiments
+ * whose config has that key; it is an error only when none has it. One
+ * overall progress line per phase. `make reproduce` runs this, then
+ * `make tables`. `--shard i/n` restricts every experiment to its
+ * configurations i, i+n, ... (for a batch scheduler); `make tables` merges
+ * the shards.
  *
  * @module
  */
 import { exists } from "../lib/base/io.ts";
+import { Progress } from "../lib/base/progress.ts";
+import { EXPERIMENTS } from "./all.ts";
+import type { AnyExperiment, RunContext } from "./harness/experiment.ts";
 import {
-  type CommonFlags,
+  parseRunFlags,
+  RUN_FLAGS,
+  type RunFlags,
+  runUsage,
+} from "./harness/flags.ts";
+import {
   ensureModel,
-  type ExperimentDef,
-  FLAG_HELP,
-  mainGuard,
+  modelPath,
   type ModelPlan,
   modelPlan,
-  openContext,
-  parseFlags,
-  resolveConfig,
-  runExperiment,
-  type RunSpec,
-} from "./harness/run.ts";
-import { Progress } from "../lib/base/progress.ts";
-import { disposeModel } from "../lib/nn/model.ts";
-import { writeExperimentFigures, writeTables } from "./tables.ts";
+} from "./harness/models.ts";
+import { mainGuard, openContext, resolveConfig } from "./harness/run.ts";
+import { writeTables } from "./report/tables.ts";
 
-/** Experiment scripts in the order reproduce runs them. */
-export const EXPERIMENTS = [
-  "identification_only",
-  "verification_only",
-  "joint_lambda",
-  "verification_signals",
-  "variance_spectra",
-  "identities",
-  "face_identification",
-] as const;
+/** reproduce's own flags, beside the experiments' common ones. */
+const REPRODUCE_FLAGS = {
+  only: {
+    type: "string",
+    arg: "a,b",
+    help: "run only these experiments (default: all)",
+  },
+  jobs: {
+    type: "integer",
+    help: "training worker processes (default: CPU cores, at most 2)",
+  },
+  "train-worker": {
+    type: "string",
+    arg: "i/n",
+    help: "(internal) be training worker i of n",
+  },
+} as const;
 
-// deno-lint-ignore no-explicit-any
-type AnyDef = ExperimentDef<any>;
+const COMMAND = "deno task reproduce";
 
-async function loadDefs(only: string[] | null): Promise<AnyDef[]> {
-  const names = only ?? [...EXPERIMENTS];
-  for (const n of names) {
-    if (!(EXPERIMENTS as readonly string[]).includes(n)) {
+function selectExperiments(only: string | undefined): AnyExperiment[] {
+  if (only === undefined) return [...EXPERIMENTS];
+  const names = only.split(",").map((s) => s.trim()).filter(Boolean);
+  return names.map((n) => {
+    const e = EXPERIMENTS.find((x) => x.name === n);
+    if (!e) {
       throw new Error(
-        `unknown experiment "${n}"; valid: ${EXPERIMENTS.join(", ")}`,
+        `unknown experiment "${n}"; valid: ${
+          EXPERIMENTS.map((x) => x.name).join(", ")
+        }`,
+      );
+    }
+    return e;
+  });
+}
+
+/** The config keys an experiment knows (the common ones and its own). */
+function configKeys(e: AnyExperiment, flags: RunFlags): Set<string> {
+  return new Set(Object.keys(resolveConfig(e, { ...flags, overrides: {} })));
+}
+
+/**
+ * Each experiment's flags, with only the overrides its config knows. An
+ * override that none of them knows is an error.
+ */
+export function flagsPerExperiment(
+  experiments: AnyExperiment[],
+  flags: RunFlags,
+): Map<AnyExperiment, RunFlags> {
+  const keys = new Map(experiments.map((e) => [e, configKeys(e, flags)]));
+  for (const k of Object.keys(flags.overrides)) {
+    if (![...keys.values()].some((ks) => ks.has(k))) {
+      const valid = [...new Set([...keys.values()].flatMap((ks) => [...ks]))];
+      throw new Error(
+        `unknown config key "${k}" (none of the selected experiments has it); valid keys: ${
+          valid.join(", ")
+        }`,
       );
     }
   }
-  const defs: AnyDef[] = [];
-  for (const n of names) {
-    defs.push((await import(`./${n}.ts`)).experiment as AnyDef);
-  }
-  return defs;
+  return new Map(experiments.map((e) => [e, {
+    ...flags,
+    overrides: Object.fromEntries(
+      Object.entries(flags.overrides).filter(([k]) => keys.get(e)!.has(k)),
+    ),
+  }]));
 }
 
-function splitArgs(
-  argv: string[],
-): {
-  only: string[] | null;
-  jobs: number | null;
-  worker: [number, number] | null;
-  rest: string[];
-} {
-  let only: string[] | null = null;
-  let jobs: number | null = null;
-  let worker: [number, number] | null = null;
-  const rest: string[] = [];
+/** `argv` without the overrides this experiment's config does not know, and without reproduce's own flags. */
+function argvFor(argv: string[], flags: RunFlags): string[] {
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(only|jobs|train-worker)(?:=(.*))?$/.exec(argv[i]);
-    if (!m) {
-      rest.push(argv[i]);
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(argv[i]);
+    const name = m?.[1] ?? "";
+    if (name in REPRODUCE_FLAGS) {
+      if (m?.[2] === undefined) i++; // its value was the next argument
       continue;
     }
-    const v = m[2] ?? argv[++i];
-    if (v === undefined) throw new Error(`--${m[1]} needs a value`);
-    if (m[1] === "only") {
-      only = v.split(",").map((s) => s.trim()).filter(Boolean);
+    if (m && m[2] !== undefined && !(name in RUN_FLAGS) && name !== "help") {
+      if (!(name in flags.overrides)) continue;
     }
-    if (m[1] === "jobs") {
-      jobs = Number(v);
-      if (!Number.isInteger(jobs) || jobs < 1) {
-        throw new Error(`--jobs must be a positive integer, got "${v}"`);
-      }
-    }
-    if (m[1] === "train-worker") {
-      const w = /^(\d+)\/(\d+)$/.exec(v);
-      if (!w) throw new Error(`--train-worker must be i/n`);
-      worker = [Number(w[1]), Number(w[2])];
-    }
+    out.push(argv[i]);
   }
-  return { only, jobs, worker, rest };
+  return out;
+}
+
+/** A distinct training of the selected experiments. */
+interface Training {
+  plan: ModelPlan;
+  label: string;
 }
 
 /** Every distinct training of the selected experiments (this shard only), in a fixed order. */
 async function planTrainings(
-  defs: AnyDef[],
-  flags: CommonFlags,
-  ctx: Awaited<ReturnType<typeof openContext>>,
-): Promise<{ key: string; plan: ModelPlan; def: AnyDef; run: RunSpec }[]> {
+  perExperiment: Map<AnyExperiment, RunFlags>,
+  ctx: RunContext,
+): Promise<Training[]> {
   const seen = new Set<string>();
-  const out: { key: string; plan: ModelPlan; def: AnyDef; run: RunSpec }[] = [];
-  for (const def of defs) {
-    const config = resolveConfig(def, flags);
-    const runs = def.runs(config, { dataset: ctx.dataset })
-      .filter((_: RunSpec, i: number) => i % flags.shard[1] === flags.shard[0]);
-    for (const run of runs) {
-      const plan = await modelPlan(run, config, ctx);
+  const out: Training[] = [];
+  for (const [e, flags] of perExperiment) {
+    const config = resolveConfig(e, flags);
+    const [i, n] = flags.shard;
+    const mine = e.configurations(config, ctx.dataset)
+      .filter((_, k) => k % n === i);
+    for (const cfg of mine) {
+      const plan = await modelPlan(cfg, config, ctx);
       if (seen.has(plan.key)) continue;
       seen.add(plan.key);
-      out.push({ key: plan.key, plan, def, run });
+      out.push({ plan, label: `${e.name} ${cfg.name}` });
     }
   }
   return out;
 }
 
+/** Trains the missing models in `jobs` worker processes, with one progress line. */
+async function trainInWorkers(
+  missing: Training[],
+  jobs: number,
+  argv: string[],
+  flags: RunFlags,
+): Promise<void> {
+  const progress = new Progress("reproduce: training", missing.length, {
+    unit: "models",
+    plainEveryMs: 30_000,
+  });
+  const self = new URL(import.meta.url).pathname;
+  const children = Array.from(
+    { length: jobs },
+    (_, i) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          self,
+          ...argv.filter((a) => a !== "--quiet"),
+          "--quiet",
+          `--train-worker=${i}/${jobs}`,
+        ],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn(),
+  );
+  // Workers split the missing models by index; --force makes them retrain everything they own.
+  // Workers report nothing (--quiet); the finished model files are the progress.
+  const poll = setInterval(async () => {
+    let done = 0;
+    for (const t of missing) {
+      if (await exists(modelPath(flags.cacheDir, t.plan.key))) done++;
+    }
+    progress.update(done);
+  }, 5000);
+  const statuses = await Promise.all(children.map((c) => c.status));
+  clearInterval(poll);
+  if (statuses.some((s) => !s.success)) {
+    throw new Error(
+      "a training worker failed (see its message above); rerun to resume from the checkpoints",
+    );
+  }
+  progress.finish(missing.length);
+}
+
 async function main() {
   const t0 = performance.now();
-  const { only, jobs, worker, rest } = splitArgs(Deno.args);
-  if (rest.includes("--help")) {
-    console.log(`deno task reproduce [--only a,b] [--jobs N]\n${FLAG_HELP}`);
+  const argv = Deno.args;
+  const flags = parseRunFlags(argv, COMMAND, REPRODUCE_FLAGS);
+  if (flags.help) {
+    console.log(runUsage(COMMAND, REPRODUCE_FLAGS));
     return;
   }
-  const flags = parseFlags(rest);
-  const defs = await loadDefs(only);
+  const experiments = selectExperiments(flags.extra.only);
+  const perExperiment = flagsPerExperiment(experiments, flags);
   // Data set once for all experiments (generated on first use).
-  const ctx = await openContext(flags, resolveConfig(defs[0], flags));
-  const trainings = await planTrainings(defs, flags, ctx);
-  const modelPath = (key: string) => `${flags.cacheDir}/models/${key}.model`;
+  const ctx = await openContext(
+    flags,
+    resolveConfig(experiments[0], perExperiment.get(experiments[0])!),
+  );
+  const trainings = await planTrainings(perExperiment, ctx);
+  const isTrained = (t: Training) =>
+    exists(modelPath(flags.cacheDir, t.plan.key));
 
-  if (worker) {
+  const worker = flags.extra["train-worker"];
+  if (worker !== undefined) {
     // A training worker: its share of the missing models, quietly.
-    const [i, n] = worker;
+    const w = /^(\d+)\/(\d+)$/.exec(worker);
+    if (!w) throw new Error(`--train-worker must be i/n, got "${worker}"`);
+    const [i, n] = [Number(w[1]), Number(w[2])];
     for (const [k, t] of trainings.entries()) {
-      if (k % n !== i || (!flags.force && await exists(modelPath(t.key)))) {
-        continue;
-      }
-      const { net } = await ensureModel(
-        t.plan,
-        ctx,
-        `${t.def.name} ${t.run.config}`,
-      );
-      disposeModel(net);
+      if (k % n !== i || (!flags.force && await isTrained(t))) continue;
+      using _model = await ensureModel(t.plan, ctx, t.label);
     }
     return;
   }
 
   // Phase 1: training.
-  const missing: typeof trainings = [];
-  for (const t of trainings) {
-    if (flags.force || !await exists(modelPath(t.key))) missing.push(t);
+  if (flags.extra.jobs !== undefined && flags.extra.jobs < 1) {
+    throw new Error(
+      `--jobs must be a positive integer, got ${flags.extra.jobs}`,
+    );
   }
-  const nJobs = Math.max(
+  const missing: Training[] = [];
+  for (const t of trainings) {
+    if (flags.force || !await isTrained(t)) missing.push(t);
+  }
+  const jobs = Math.max(
     1,
     Math.min(
-      jobs ?? Math.min(2, navigator.hardwareConcurrency || 1),
+      flags.extra.jobs ?? Math.min(2, navigator.hardwareConcurrency || 1),
       missing.length,
     ),
   );
   console.error(
-    `reproduce: ${defs.length} experiments, ${trainings.length} distinct models, ${missing.length} to train, ${nJobs} job(s), backend ${ctx.backend.name}, profile ${flags.profile}`,
+    `reproduce: ${experiments.length} experiments, ${trainings.length} distinct models, ${missing.length} to train, ${jobs} job(s), backend ${ctx.backend.name}, profile ${flags.profile}`,
   );
-  if (missing.length) {
-    const progress = new Progress("reproduce: training", missing.length, {
-      unit: "models",
-      plainEveryMs: 30_000,
-    });
-    const self = new URL(import.meta.url).pathname;
-    const children = Array.from(
-      { length: nJobs },
-      (_, i) =>
-        new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            self,
-            ...rest.filter((a) => a !== "--quiet"),
-            "--quiet",
-            `--train-worker=${i}/${nJobs}`,
-            ...(only ? [`--only=${only.join(",")}`] : []),
-          ],
-          stdout: "inherit",
-          stderr: "inherit",
-        }).spawn(),
-    );
-    // Workers split the missing models by index; --force makes them retrain everything they own.
-    // Workers report nothing (--quiet); the finished model files are the progress.
-    const poll = setInterval(async () => {
-      let d = 0;
-      for (const t of missing) if (await exists(modelPath(t.key))) d++;
-      progress.update(d);
-    }, 5000);
-    const statuses = await Promise.all(children.map((c) => c.status));
-    clearInterval(poll);
-    if (statuses.some((s) => !s.success)) {
-      throw new Error(
-        "a training worker failed (see its message above); rerun to resume from the checkpoints",
-      );
-    }
-    progress.finish(missing.length);
-  }
+  if (missing.length) await trainInWorkers(missing, jobs, argv, flags);
 
   // Phase 2: evaluation, experiment by experiment, from the cached models.
-  const progress = new Progress("reproduce: experiments", defs.length, {
+  const progress = new Progress("reproduce: experiments", experiments.length, {
     unit: "experiments",
     plainEveryMs: 0,
   });
-  for (const [k, def] of defs.entries()) {
-    const r = await runExperiment(def, rest, {
+  for (const [k, e] of experiments.entries()) {
+    const r = await e.main(argvFor(argv, perExperiment.get(e)!), {
       context: ctx,
       forceModels: false,
     });
-    await writeExperimentFigures(r.outDir, def.name);
     progress.update(
       k + 1,
-      `${def.name}: ${r.ran.length} ran, ${r.skipped.length} skipped`,
+      `${e.name}: ${r.ran.length} ran, ${r.skipped.length} skipped`,
     );
   }
   if (flags.out !== "results") {
     // Other profiles' folders get their TABLES.md here (make tables covers results/ and the README).
-    await writeTables(flags.out, { readme: "", figures: false });
+    await writeTables(EXPERIMENTS, flags.out, { readme: "", figures: false });
     console.error(`reproduce: wrote ${flags.out}/TABLES.md`);
   }
   console.error(
@@ -240,6 +281,4 @@ async function main() {
   );
 }
 
-if (import.meta.main) {
-  await mainGuard("reproduce", main);
-}
+if (import.meta.main) await mainGuard("reproduce", main);

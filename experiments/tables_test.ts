@@ -1,21 +1,35 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InputError } from "../lib/base/io.ts";
+import { EXPERIMENTS as ALL } from "./all.ts";
+import { type ClaimVerdict, spearman } from "./report/claims.ts";
+import { drawExperimentFigures } from "./report/figures.ts";
 import {
-  type ClaimVerdict,
-  judgeClaims,
   listExperiments,
   loadExperiment,
-  loadResults,
-  readmeResults,
+  loadResults as loadAll,
   readResultsCsv,
-  spearman,
+  type Results,
+} from "./report/results.ts";
+import {
+  readmeResults as readmeFor,
   updateReadme,
-  writeExperimentFigures,
-  writeTables,
-} from "./tables.ts";
+  writeTables as writeAll,
+} from "./report/tables.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
+const BY_NAME = new Map(ALL.map((e) => [e.name, e]));
+const ORDER = ALL.map((e) => e.name);
+
+/** The verdicts of one experiment's own claim checks. */
+function judgeClaims(name: string, results: Results): ClaimVerdict[] {
+  return BY_NAME.get(name)!.claims(results);
+}
+const loadResults = (dir: string, options = {}) =>
+  loadAll(dir, { order: ORDER, ...options });
+const readmeResults = (results: Results) => readmeFor(BY_NAME, results);
+const writeTables = (dir: string, options = {}) => writeAll(ALL, dir, options);
+
 const EXPERIMENTS = [
   "identification_only",
   "verification_only",
@@ -363,7 +377,10 @@ Deno.test("bad input stops make tables before TABLES.md is written", async () =>
 Deno.test("writeExperimentFigures draws one experiment's figures", async () => {
   const dir = await copyFixture("results_held");
   try {
-    const written = await writeExperimentFigures(dir, "joint_lambda");
+    const written = await drawExperimentFigures(
+      BY_NAME.get("joint_lambda")!,
+      dir,
+    );
     assert.deepEqual(written, [
       join(dir, "figures", "joint_lambda_roc.svg"),
       join(dir, "figures", "fig3_accuracy_vs_lambda.svg"),

@@ -14,24 +14,48 @@
  * summarises it; it is scale-free, so models with features of different
  * scale compare fairly.
  *
- * Our last quick run (synthetic faces, 700 steps; wasm backend, 2-core CPU build machine; all experiments 29.4 min): within/between
- * energy ratio on held-out identities λ = 0: 0.51, λ = 0.05: 0.32, λ = ∞: 3.69
- * (the verification-only features collapsed to a total energy of 2e-4). Figures:
- * results/figures/fig4_spectra.svg, fig5_scatter_*.svg.
+ * Our last numbers: results/TABLES.md, results/figures/fig4_spectra.svg,
+ * results/figures/fig5_scatter_*.svg.
  *
  * @module
  */
-import {
-  type AnalysisContext,
-  configFileName,
-  type ExperimentDef,
-  lambdaRuns,
-  mainGuard,
-  runExperiment,
-  writeCsv,
-} from "./harness/run.ts";
+import { join } from "node:path";
+import { InputError } from "../lib/base/io.ts";
 import { pcaProjection2d, scatterSpectra } from "../lib/eval/scatter.ts";
-import { writeExperimentFigures } from "./tables.ts";
+import { scatterPlot, spectrumPlot } from "../lib/report/plot.ts";
+import type {
+  Configuration,
+  Experiment,
+  Features,
+  Figure,
+  RunOutcome,
+  SharedContext,
+} from "./harness/experiment.ts";
+import type { CommonConfig } from "./harness/profiles.ts";
+import { configFileName, writeCsv } from "./harness/result_files.ts";
+import {
+  lambdaConfigurations,
+  mainGuard,
+  openRun,
+  type Run,
+} from "./harness/run.ts";
+import {
+  type ClaimVerdict,
+  fmt,
+  lambdaLabel,
+  lambdaOf,
+  notTested,
+  prettyConfig,
+} from "./report/claims.ts";
+import { configFiles, readNumericCsv } from "./report/figures.ts";
+import {
+  parseNumber,
+  readTable,
+  type ResultRow,
+  type Results,
+  value,
+} from "./report/results.ts";
+import { markdownTable } from "./report/tables.ts";
 
 /** Config of this experiment. */
 export interface Config extends Record<string, unknown> {
@@ -39,14 +63,49 @@ export interface Config extends Record<string, unknown> {
   scatterIdentities: number;
 }
 
-/** Spectra and projection of one model's held-out features; columns for every scorer row. */
-async function analyse(ctx: AnalysisContext, config: Config) {
-  const { heldOutFeatures, dim, dataset, outDir, run } = ctx;
-  const labels = dataset.heldOut.labels;
+/** λ = 0, the joint λ and λ = ∞. */
+function configurations(config: CommonConfig & Config) {
+  return lambdaConfigurations([0, config.bestLambda, Infinity]);
+}
+
+/** Trains (or loads) the three models; scores them; writes their spectra and projections. */
+export async function main(
+  argv: string[],
+  shared?: SharedContext,
+): Promise<RunOutcome> {
+  const run = await openRun(experiment, argv, shared);
+  for (const cfg of run.plan(configurations(run.config))) {
+    if (await run.isDone(cfg)) continue;
+    using model = await run.model(cfg);
+    const features = await run.features(model);
+    const scored = run.score(features);
+    const columns = await writeSpectra(run, cfg, features);
+    await run.record(
+      cfg,
+      scored,
+      new Map(scored.scorers.map((s) => [s.name, columns])),
+    );
+  }
+  return await run.finish();
+}
+
+/**
+ * Spectra (Fig. 4) and 2-D projection (Fig. 5) of one model's held-out
+ * features, written beside the results; returns the summary columns of its
+ * rows.
+ */
+async function writeSpectra(
+  run: Run<Config>,
+  cfg: Configuration,
+  features: Features,
+): Promise<Record<string, number>> {
+  const { heldOut: heldOutFeatures, dim } = features;
+  const { labels, identities } = run.dataset.heldOut;
   const { between, within } = scatterSpectra(heldOutFeatures, dim, labels);
-  const name = configFileName(run.config);
+  const dir = join(run.outDir, experiment.name);
+  const name = configFileName(cfg.name);
   await writeCsv(
-    `${outDir}/variance_spectra/spectra_${name}.csv`,
+    `${dir}/spectra_${name}.csv`,
     Array.from(
       between,
       (b, i) => ({ index: i + 1, between: b, within: within[i] }),
@@ -56,46 +115,203 @@ async function analyse(ctx: AnalysisContext, config: Config) {
   // The identities with the most images, ties to the lower label.
   const counts = new Map<number, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  const chosen = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(
-    0,
-    config.scatterIdentities,
-  )
+  const chosen = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, run.config.scatterIdentities)
     .map(([l]) => l);
   const pts = pcaProjection2d(heldOutFeatures, dim, {
     labels,
     identities: chosen,
   });
   await writeCsv(
-    `${outDir}/variance_spectra/scatter_${name}.csv`,
-    pts.map((p) => ({
-      x: p.pc1,
-      y: p.pc2,
-      identity: dataset.heldOut.identities[p.label],
-    })),
+    `${dir}/scatter_${name}.csv`,
+    pts.map((p) => ({ x: p.pc1, y: p.pc2, identity: identities[p.label] })),
     ["x", "y", "identity"],
   );
   const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
-  const columns = {
+  return {
     between_energy: Number(sum(between).toPrecision(6)),
     within_energy: Number(sum(within).toPrecision(6)),
     between_top1: Number(between[0].toPrecision(6)),
     within_top1: Number(within[0].toPrecision(6)),
     within_between_ratio: Number((sum(within) / sum(between)).toPrecision(6)),
   };
-  return new Map(ctx.scorers.map((s) => [s.name, columns]));
+}
+
+/** Between- and within-identity energy of one λ's features. */
+export interface SpectraSummary {
+  lambda: number;
+  between: number;
+  within: number;
+}
+
+/** The energies per λ in this experiment's results, λ ascending. */
+export function spectraSummaries(results: Results): SpectraSummary[] {
+  const seen = new Map<number, SpectraSummary>();
+  for (const r of results.get(experiment.name)?.rows ?? []) {
+    const lambda = lambdaOf(r);
+    const between = value(r, "between_energy"),
+      within = value(r, "within_energy");
+    if (isNaN(lambda) || !(between > 0) || isNaN(within) || seen.has(lambda)) {
+      continue;
+    }
+    seen.set(lambda, { lambda, between, within });
+  }
+  return [...seen.values()].sort((a, b) => a.lambda - b.lambda);
+}
+
+/** Intra- over inter-personal energy. */
+export const ratio = (s: SpectraSummary): number => s.within / s.between;
+/** The inter-personal share of the energy. */
+export const share = (s: SpectraSummary): number =>
+  s.between / (s.between + s.within);
+
+/** Joint training has a smaller within/between ratio than both ends. */
+function claims(results: Results): ClaimVerdict[] {
+  if (!results.has(experiment.name)) return [];
+  const s = spectraSummaries(results);
+  const zero = s.find((x) => x.lambda === 0),
+    inf = s.find((x) => x.lambda === Infinity);
+  const mids = s.filter((x) => x.lambda > 0 && isFinite(x.lambda));
+  const claim = (m?: SpectraSummary) =>
+    `joint training${m ? ` (${lambdaLabel(m.lambda)})` : ""} has a smaller ` +
+    "intra-/inter-personal variance ratio than λ=0 and λ=∞";
+  if (!zero || !inf || mids.length === 0) {
+    return [
+      notTested(
+        claim(),
+        "needs between_energy and within_energy for λ=0, an intermediate λ and λ=∞",
+      ),
+    ];
+  }
+  return mids.map((m) => ({
+    claim: claim(m),
+    held: ratio(m) < ratio(zero) && ratio(m) < ratio(inf),
+    detail:
+      `within/between energy: ${lambdaLabel(m.lambda)} ${
+        ratio(m).toFixed(3)
+      }, ` +
+      `λ=0 ${ratio(zero).toFixed(3)}, λ=∞ ${ratio(inf).toFixed(3)} ` +
+      `(between ${fmt(m.between)} / ${fmt(zero.between)} / ${
+        fmt(inf.between)
+      }; ` +
+      `within ${fmt(m.within)} / ${fmt(zero.within)} / ${fmt(inf.within)})`,
+  }));
+}
+
+/** The energies and top eigenvalues per configuration, as a Markdown table. */
+function spectraTable(rows: ResultRow[]): string[] {
+  const seen = new Set<string>();
+  const body: string[][] = [];
+  for (const r of rows) {
+    if (seen.has(r.config) || isNaN(value(r, "between_energy"))) continue;
+    seen.add(r.config);
+    const b = value(r, "between_energy"), w = value(r, "within_energy");
+    body.push([
+      prettyConfig(r.config),
+      fmt(b),
+      fmt(w),
+      fmt(w / b),
+      fmt(value(r, "between_top1")),
+      fmt(value(r, "within_top1")),
+    ]);
+  }
+  if (body.length === 0) return [];
+  return [markdownTable(
+    [
+      "config",
+      "inter-personal energy (between)",
+      "intra-personal energy (within)",
+      "within / between",
+      "between top-1 eigenvalue",
+      "within top-1 eigenvalue",
+    ],
+    body,
+  )];
+}
+
+/** Fig. 4 (spectra of every configuration) and one Fig. 5 scatter per configuration. */
+async function figures(
+  _ex: unknown,
+  resultsDir: string,
+): Promise<Figure[]> {
+  const sub = join(resultsDir, experiment.name);
+  const out: Figure[] = [];
+  const spectraConfigs = await configFiles(sub, "spectra_");
+  if (spectraConfigs.length) {
+    out.push({
+      file: "fig4_spectra.svg",
+      caption: "Fig. 4: eigenvalue spectra",
+      draw: async () => {
+        const spectra = [];
+        for (const c of spectraConfigs) {
+          const s = await readNumericCsv(join(sub, `spectra_${c}.csv`), [
+            "index",
+            "between",
+            "within",
+          ]);
+          spectra.push(
+            {
+              name: prettyConfig(c),
+              kind: "inter-personal (between)",
+              values: s.between,
+            },
+            {
+              name: prettyConfig(c),
+              kind: "intra-personal (within)",
+              values: s.within,
+            },
+          );
+        }
+        return spectrumPlot(spectra, {
+          title: "Fig. 4: eigenvalues of the variance",
+        });
+      },
+    });
+  }
+  for (const c of await configFiles(sub, "scatter_")) {
+    out.push({
+      file: `fig5_scatter_${c}.svg`,
+      caption: `Fig. 5: features, ${prettyConfig(c)}`,
+      draw: async () => {
+        const path = join(sub, `scatter_${c}.csv`);
+        const table = await readTable(path, ["x", "y", "identity"]);
+        const at = ["x", "y", "identity"].map((h) => table.header.indexOf(h));
+        const points = table.records.map(({ line, fields }) => {
+          const [x, y] = [
+            parseNumber(fields[at[0]]),
+            parseNumber(fields[at[1]]),
+          ];
+          if (x === undefined || y === undefined || isNaN(x) || isNaN(y)) {
+            throw new InputError(path, line, "x and y must be numbers");
+          }
+          return { x, y, group: fields[at[2]] };
+        });
+        return scatterPlot(points, {
+          title: `Fig. 5: features of a few identities, ${prettyConfig(c)}`,
+          xLabel: "principal component 1",
+          yLabel: "principal component 2",
+        });
+      },
+    });
+  }
+  return out;
 }
 
 /** The experiment. */
-export const experiment: ExperimentDef<Config> = {
+export const experiment: Experiment<Config> = {
   name: "variance_spectra",
+  paper: {
+    title: "Inter- and intra-personal variance",
+    source: "Fig. 4, 5",
+    claim: "joint training keeps inter-personal variance and shrinks " +
+      "intra-personal variance, relative to λ = 0 and λ = ∞",
+  },
   defaults: () => ({ scatterIdentities: 6 }),
-  runs: (config) => lambdaRuns([0, config.bestLambda, Infinity]),
-  analyse,
+  configurations,
+  main,
+  claims,
+  figures,
+  notes: (ex) => ({ after: spectraTable(ex.rows) }),
 };
 
-if (import.meta.main) {
-  await mainGuard(experiment.name, async () => {
-    const r = await runExperiment(experiment, Deno.args);
-    await writeExperimentFigures(r.outDir, experiment.name);
-  });
-}
+if (import.meta.main) await mainGuard(experiment.name, () => main(Deno.args));

@@ -1,6 +1,6 @@
 /**
- * Typed defaults with strict `--key=value` overrides (STYLE.md, after
- * nanoGPT's configurator: the rule, not its `exec`). A key that does not
+ * Typed defaults with strict `--key=value` overrides (after nanoGPT's
+ * configurator: the rule, not its `exec`). A key that does not
  * exist or a value of the wrong type is an error naming the key.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Run profiles (DESIGN.md "Profiles"): how much data and training each
+ * Run profiles: how much data and training each
  * experiment gets. Every value here is a default of the experiment config
  * and can be overridden with `--key=value`.
  *

@@ -1,12 +1,15 @@
 /**
- * Backend selection (DESIGN.md "Engine"). `auto` tries the native GPU and CPU
- * packages, then wasm (XNNPACK + SIMD, the embedded default), then the
- * pure-JS cpu backend, and says which one runs and why the others did not.
+ * Backend selection. `auto` tries the native GPU and CPU packages, then wasm
+ * (XNNPACK + SIMD, the embedded default), then the pure-JS cpu backend, and
+ * says which one runs and why the others did not. The backend is process-wide
+ * (tfjs keeps one engine); the formulations that are fastest on it come back
+ * as a value, `BackendInfo.paths`, for the caller to hand to the network
+ * (`createDeepID2(config, seed, { paths: info.paths })`).
  *
  * @module
  */
 import { tf } from "./tf.ts";
-import { fastPaths, fastPathsFor } from "./fast_paths.ts";
+import { type FastPaths, fastPathsFor } from "./fast_paths.ts";
 import { installWasmKernels } from "./wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
@@ -34,6 +37,12 @@ export interface BackendInfo {
   name: Exclude<BackendName, "auto">;
   /** Why each earlier candidate was not used. */
   skipped: string[];
+  /**
+   * The formulations to run on this backend, decided once when it started:
+   * {@linkcode fastPathsFor} plus the native kernels that passed their
+   * start-up check (frozen).
+   */
+  paths: Readonly<FastPaths>;
 }
 
 /** Checks a `--backend` value, with an error that lists the valid ones. */
@@ -70,7 +79,8 @@ async function trySet(tfName: string): Promise<string | null> {
 let current: BackendInfo | undefined;
 
 /**
- * Selects and initialises a backend once per process.
+ * Selects and initialises a backend once per process, with the formulations
+ * to run on it.
  *
  * @param requested a name from {@linkcode BACKENDS}
  * @param options `quiet` suppresses the one-line report on stderr
@@ -78,6 +88,7 @@ let current: BackendInfo | undefined;
  * ```ts
  * const info = await initBackend("auto");
  * console.log(info.name); // "wasm" on a machine without libtensorflow
+ * info.paths.batchedRegions; // false on wasm; hand info.paths to the network
  * ```
  */
 export async function initBackend(
@@ -102,11 +113,12 @@ export async function initBackend(
       why = await trySet(name);
     }
     if (why === null) {
-      current = { requested: want, backend: tf.getBackend(), name, skipped };
-      Object.assign(fastPaths, fastPathsFor(tf.getBackend()));
-      if (tf.getBackend() === "tensorflow") {
-        Object.assign(fastPaths, await installNativeKernels());
-      }
+      const backend = tf.getBackend();
+      const paths = Object.freeze({
+        ...fastPathsFor(backend),
+        ...(backend === "tensorflow" ? await installNativeKernels() : {}),
+      });
+      current = { requested: want, backend, name, skipped, paths };
       if (!options.quiet) {
         const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
         console.error(`backend: ${name}${rest}`);

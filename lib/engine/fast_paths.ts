@@ -1,14 +1,20 @@
 /**
- * Which of two numerically identical formulations the layers use. The
- * locally shared layer and the convolution gradient are written for the
- * wasm backend (per-region 2-D products, a filter gradient made of conv2d),
- * because its batched and transposed products and its own filter gradient
- * are slow or missing. TensorFlow's kernels have the opposite profile: few
- * large ops (one batched product over all regions, its own
- * Conv2DBackpropFilter/Input) are faster there, and it has fused kernels
- * tfjs does not use (lib/native_kernels.ts). {@linkcode initBackend}
- * picks the paths for the backend it starts; tests set them directly to check
- * that both give the same numbers.
+ * Which of two formulations of the same arithmetic the layers and the
+ * trainer use. The locally shared layer and the convolution gradient are
+ * written for the wasm backend (per-region 2-D products, a filter gradient
+ * made of conv2d), because its batched and transposed products and its own
+ * filter gradient are slow or missing. TensorFlow's kernels have the
+ * opposite profile: few large ops (one batched product over all regions, its
+ * own Conv2DBackpropFilter/Input) are faster there, and it has fused kernels
+ * tfjs does not use (`lib/engine/native_kernels.ts`). Each pair gives the
+ * same values and gradients up to float32 rounding; the tests compare them.
+ *
+ * The switches are a value, not process state: {@linkcode initBackend} builds
+ * them once for the backend it starts (`BackendInfo.paths`), the network
+ * carries them (`createDeepID2(config, seed, { paths })`, `net.paths` in
+ * `lib/nn/model.ts`) and hands them to its layers on every forward pass, and
+ * `train` reads them from the network. Without them everything runs
+ * {@linkcode PORTABLE}, which is correct on every backend.
  *
  * @module
  */
@@ -16,27 +22,27 @@
 /** The formulation switches. */
 export interface FastPaths {
   /** tfjs's own conv2d and matMul gradients (Conv2DBackpropFilter/Input, transposed products). */
-  builtinGradients: boolean;
+  readonly builtinGradients: boolean;
   /** Locally shared layers as one batched product over all regions (autodiff gradient). */
-  batchedRegions: boolean;
-  /** ReLU gradient by TensorFlow's fused `ReluGrad` (lib/native_kernels.ts). */
-  nativeOps: boolean;
-  /** Max-pooling by oneDNN with an argmax workspace (lib/native_kernels.ts). */
-  poolWorkspace: boolean;
-  /** The locally shared layers' transposes by oneDNN (lib/native_kernels.ts). */
-  mklTranspose: boolean;
-  /** Their patches by one gather (and one scatter back) (lib/native_kernels.ts). */
-  gatherPatches: boolean;
-  /** conv1/conv2's per-channel bias added after max-pooling (lib/model.ts). */
-  biasAfterPool: boolean;
-  /** The joint loss and its gradient computed on the host (lib/joint_loss.ts). */
-  hostLoss: boolean;
-  /** SGD on TensorFlow resource variables, updated in place (lib/native_sgd.ts). */
-  nativeSgd: boolean;
+  readonly batchedRegions: boolean;
+  /** ReLU gradient by TensorFlow's fused `ReluGrad` (`lib/engine/native_kernels.ts`). */
+  readonly nativeOps: boolean;
+  /** Max-pooling by oneDNN with an argmax workspace (`lib/engine/native_kernels.ts`). */
+  readonly poolWorkspace: boolean;
+  /** The locally shared layers' transposes by oneDNN (`lib/engine/native_kernels.ts`). */
+  readonly mklTranspose: boolean;
+  /** Their patches by one gather (and one scatter back) (`lib/engine/native_kernels.ts`). */
+  readonly gatherPatches: boolean;
+  /** conv1/conv2's per-channel bias added after max-pooling (`lib/nn/model.ts`). */
+  readonly biasAfterPool: boolean;
+  /** The joint loss and its gradient computed on the host (`lib/train/joint_loss.ts`). */
+  readonly hostLoss: boolean;
+  /** SGD on TensorFlow resource variables, updated in place (`lib/engine/native_sgd.ts`). */
+  readonly nativeSgd: boolean;
 }
 
-/** The switches in force (process-wide, like the tfjs backend). */
-export const fastPaths: FastPaths = {
+/** Every switch off: tfjs ops and the wasm-friendly formulations, on any backend. */
+export const PORTABLE: Readonly<FastPaths> = Object.freeze({
   builtinGradients: false,
   batchedRegions: false,
   nativeOps: false,
@@ -46,24 +52,20 @@ export const fastPaths: FastPaths = {
   biasAfterPool: false,
   hostLoss: false,
   nativeSgd: false,
-};
+});
 
 /**
- * The paths that are fastest on a backend (measured on these machines). The
- * native kernels are off here: {@linkcode initBackend} turns on those that
+ * The paths that are fastest on a backend (measured on these machines),
+ * without the native kernels: {@linkcode initBackend} adds those that
  * `installNativeKernels` found working.
  */
-export function fastPathsFor(backend: string): FastPaths {
+export function fastPathsFor(backend: string): Readonly<FastPaths> {
   const native = backend === "tensorflow";
-  return {
+  return Object.freeze({
+    ...PORTABLE,
     builtinGradients: native,
     batchedRegions: native,
-    nativeOps: false,
-    poolWorkspace: false,
-    mklTranspose: false,
-    gatherPatches: false,
     biasAfterPool: native,
     hostLoss: native,
-    nativeSgd: false,
-  };
+  });
 }

@@ -2,7 +2,7 @@
  * Loading the native TensorFlow backends (tfjs-node, tfjs-node-gpu).
  *
  * They are Node-API addons that need libtensorflow 2.9.1; `make tensorflow` /
- * `make tensorflow-gpu` (lib/native/build.sh) install them into
+ * `make tensorflow-gpu` (`lib/engine/native/build.sh`) install them into
  * `.tensorflow/cpu/` and `.tensorflow/gpu/`, either through the package's own
  * install script or, where its download host is out of reach, with
  * libtensorflow taken from TensorFlow's Python wheel. Deno loads the addon
@@ -11,7 +11,7 @@
  * The package is loaded with `require` from its install folder, whose
  * `@tensorflow/tfjs*` dependencies the build links to the project's own
  * `node_modules`, so it registers the `tensorflow` backend and its kernels in
- * the same tfjs-core instance as `lib/tf.ts`; that is checked here.
+ * the same tfjs-core instance as `lib/engine/tf.ts`; that is checked here.
  *
  * Only one libtensorflow can live in a process (both builds have the same
  * sonames): once the GPU build is loaded it also serves `tensorflow` (its CPU

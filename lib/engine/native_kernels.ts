@@ -1,6 +1,7 @@
 /**
  * Kernels for the `tensorflow` backend that tfjs-node does not expose, each
- * one TensorFlow op run through the addon's eager binding:
+ * one TensorFlow op run through the addon's eager binding
+ * (`lib/engine/native_ops.ts`):
  *
  * - `DeepID2ReluGrad`: TensorFlow's fused `ReluGrad` (`dy * (y > 0)`). tfjs
  *   differentiates ReLU as `dy * cast(step(x))`, and tfjs-node builds `Step`
@@ -14,7 +15,7 @@
  *   maximum of each window.
  * - `DeepID2Transpose`: oneDNN's transpose (`_MklTranspose`, a oneDNN
  *   reorder) for the rank-6 transposes of the locally shared layers
- *   (`lib/locally_shared.ts`): 0.53 ms against Eigen's 0.91 ms for conv3's
+ *   (`lib/nn/locally_shared.ts`): 0.53 ms against Eigen's 0.91 ms for conv3's
  *   patches of a batch of 64 (7 MB) on their own.
  * - `DeepID2GatherPatches` / `DeepID2ScatterPatches`: a locally shared
  *   layer's patches gathered straight into its batched product's layout
@@ -24,62 +25,36 @@
  *   convolution with a one-hot filter, a rank-6 transpose and their
  *   gradients; and the weight rows need no permutation.
  *
- * It also replaces tfjs-node's `Reshape`, which makes, uploads and deletes a
- * shape tensor on every call, by one that keeps one TensorFlow tensor per
- * shape (with `nativeOps`; 44 reshapes per training step).
+ * When the `ReluGrad` check passes (ops by name work on this build), it also
+ * replaces tfjs-node's `Reshape`, which makes, uploads and deletes a shape
+ * tensor on every call (44 reshapes per training step), by one that keeps one
+ * TensorFlow tensor per shape: the same op on the same buffer, so the same
+ * values for every caller, whatever its paths.
  *
- * {@linkcode installNativeKernels} registers them and checks each on a small
- * input (ties included) against the stock kernels, and probes the
- * resource-variable SGD of `lib/native_sgd.ts`; a build without oneDNN or
- * a GPU build (oneDNN kernels are CPU-only) keeps the stock pooling and
- * transpose, and a GPU build the depthwise patches (TensorFlow's GPU
- * `ScatterNd` adds with atomics, in no fixed order: not reproducible). `lib/activations.ts` and `lib/locally_shared.ts` use them where
- * `lib/fast_paths.ts` says so.
+ * {@linkcode installNativeKernels} registers them, checks each on a small
+ * input (ties included) against the stock kernels or its own definition, and
+ * probes the resource-variable SGD of `lib/engine/native_sgd.ts`; what it
+ * returns becomes part of the backend's formulations (`BackendInfo.paths`,
+ * `lib/engine/backend.ts`). A build without oneDNN or a GPU build (oneDNN
+ * kernels are CPU-only) keeps the stock pooling and transpose, and a GPU
+ * build the depthwise patches (TensorFlow's GPU `ScatterNd` adds with
+ * atomics, in no fixed order: not reproducible). `lib/nn/activations.ts` and
+ * `lib/nn/locally_shared.ts` call them where the network's paths say so.
  *
  * @module
  */
-import { fastPaths } from "./fast_paths.ts";
-// A cycle at call time only: locally_shared.ts uses the kernels below, the
-// patch check here uses its reference formulation.
-import { extractPatches } from "../nn/locally_shared.ts";
+import {
+  execute,
+  floatAttr,
+  int32Attr,
+  int32Constant,
+  keptInt32,
+  mklLabel,
+  type NodeBackend,
+  typeAttr,
+} from "./native_ops.ts";
 import { probeResourceSgd } from "./native_sgd.ts";
 import { tf } from "./tf.ts";
-
-/** The addon's backend object, as far as this project uses it. */
-export interface NodeBackend {
-  binding: {
-    TF_ATTR_TYPE: number;
-    TF_ATTR_INT: number;
-    TF_ATTR_SHAPE: number;
-    TF_ATTR_STRING: number;
-    TF_ATTR_BOOL: number;
-    TF_FLOAT: number;
-    TF_INT32: number;
-    executeOp(
-      name: string,
-      attrs: unknown[],
-      ids: number[],
-      numOutputs: number,
-    ): unknown[];
-    createTensor(shape: number[], dtype: number, values: Int32Array): number;
-    deleteTensor(id: number): void;
-  };
-  isUsingGpuDevice?: boolean;
-  getDTypeInteger(dtype: string): number;
-  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
-  createOutputTensor(meta: unknown): tf.Tensor;
-  executeSingleOutput(
-    name: string,
-    attrs: unknown[],
-    inputs: tf.TensorInfo[],
-  ): tf.Tensor;
-  executeMultipleOutputs(
-    name: string,
-    attrs: unknown[],
-    inputs: tf.TensorInfo[],
-    numOutputs: number,
-  ): tf.Tensor[];
-}
 
 /** Kernel names (registered for the `tensorflow` backend only). */
 export const RELU_GRAD = "DeepID2ReluGrad";
@@ -88,16 +63,6 @@ export const MAX_POOL_GRAD_WORKSPACE = "DeepID2MaxPoolGradWorkspace";
 export const TRANSPOSE = "DeepID2Transpose";
 export const GATHER_PATCHES = "DeepID2GatherPatches";
 export const SCATTER_PATCHES = "DeepID2ScatterPatches";
-
-/** A dtype attr (`T`, `Tparams`, ...) of a TensorFlow op. */
-function typeAttr(b: NodeBackend, name: string, dtype: number) {
-  return { name, type: b.binding.TF_ATTR_TYPE, value: dtype };
-}
-
-/** A float32 dtype attr (`T` unless named). */
-export function floatAttr(b: NodeBackend, name = "T") {
-  return typeAttr(b, name, b.binding.TF_FLOAT);
-}
 
 /** 2x2 windows, stride 2, valid, NHWC, oneDNN's workspace on. */
 function poolAttrs(b: NodeBackend) {
@@ -111,62 +76,6 @@ function poolAttrs(b: NodeBackend) {
     { name: "workspace_enabled", type: TF_ATTR_BOOL, value: true },
     mklLabel(b),
   ];
-}
-
-/** oneDNN kernels are chosen by this label on the renamed op. */
-function mklLabel(b: NodeBackend) {
-  return {
-    name: "_kernel",
-    type: b.binding.TF_ATTR_STRING,
-    value: "MklNameChangeOp",
-  };
-}
-
-function int32Attr(b: NodeBackend, name: string) {
-  return typeAttr(b, name, b.binding.TF_INT32);
-}
-
-/** A bool attr of a TensorFlow op. */
-export function boolAttr(b: NodeBackend, name: string, value: boolean) {
-  return { name, type: b.binding.TF_ATTR_BOOL, value };
-}
-
-/** One op on tensor ids, its one output as a tfjs tensor. */
-function execute(
-  b: NodeBackend,
-  name: string,
-  attrs: unknown[],
-  ids: number[],
-): tf.TensorInfo {
-  return b.createOutputTensor(b.binding.executeOp(name, attrs, ids, 1)[0]);
-}
-
-/**
- * int32 TensorFlow tensors made once and kept for the process, by key (at
- * most 4096; beyond that each is made, used and deleted): shapes,
- * permutations and the patch kernels' indices.
- */
-const kept = new Map<string, number>();
-function keptInt32(
-  b: NodeBackend,
-  key: string,
-  make: () => { shape: number[]; values: Int32Array },
-): number {
-  const id = kept.get(key);
-  if (id !== undefined) return id;
-  const { shape, values } = make();
-  const made = b.binding.createTensor(shape, b.binding.TF_INT32, values);
-  if (kept.size < 4096) kept.set(key, made);
-  else queueMicrotask(() => b.binding.deleteTensor(made));
-  return made;
-}
-
-/** A small int32 vector (a shape, a permutation) as a kept tensor. */
-function int32Constant(b: NodeBackend, values: number[]): number {
-  return keptInt32(b, values.join(","), () => ({
-    shape: [values.length],
-    values: Int32Array.from(values),
-  }));
 }
 
 /** Geometry attrs of the patch kernels. */
@@ -259,29 +168,6 @@ function register(): void {
       ], [b.getInputTensorIds([x])[0], int32Constant(b, perm)]);
     },
   });
-  // tfjs-node's Reshape makes, uploads and deletes a shape tensor on every
-  // call (44 per training step); this one keeps each shape's.
-  const stockReshape = tf.getKernel("Reshape", "tensorflow");
-  if (stockReshape) {
-    tf.unregisterKernel("Reshape", "tensorflow");
-    tf.registerKernel({
-      kernelName: "Reshape",
-      backendName: "tensorflow",
-      kernelFunc: (args) => {
-        const b = args.backend as unknown as NodeBackend;
-        const { x } = args.inputs as { x: tf.TensorInfo };
-        const { shape } = args.attrs as unknown as { shape: number[] };
-        if (
-          !fastPaths.nativeOps ||
-          !(x.dtype === "float32" || x.dtype === "int32")
-        ) return stockReshape.kernelFunc(args);
-        return execute(b, "Reshape", [
-          typeAttr(b, "T", b.getDTypeInteger(x.dtype)),
-          int32Attr(b, "Tshape"),
-        ], [b.getInputTensorIds([x])[0], int32Constant(b, shape)]);
-      },
-    });
-  }
   tf.registerGradient({
     kernelName: TRANSPOSE,
     gradFunc: (dy, _saved, attrs) => {
@@ -350,6 +236,36 @@ function register(): void {
   });
 }
 
+let reshapeReplaced = false;
+
+/**
+ * Replaces tfjs-node's `Reshape` (a new shape tensor made, uploaded and
+ * deleted on every call) by the same TensorFlow op with the shape kept
+ * (idempotent). float32 and int32 only; other dtypes go to the stock kernel.
+ */
+function replaceReshape(): void {
+  const stock = tf.getKernel("Reshape", "tensorflow");
+  if (reshapeReplaced || !stock) return;
+  reshapeReplaced = true;
+  tf.unregisterKernel("Reshape", "tensorflow");
+  tf.registerKernel({
+    kernelName: "Reshape",
+    backendName: "tensorflow",
+    kernelFunc: (args) => {
+      const b = args.backend as unknown as NodeBackend;
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const { shape } = args.attrs as unknown as { shape: number[] };
+      if (!(x.dtype === "float32" || x.dtype === "int32")) {
+        return stock.kernelFunc(args);
+      }
+      return execute(b, "Reshape", [
+        typeAttr(b, "T", b.getDTypeInteger(x.dtype)),
+        int32Attr(b, "Tshape"),
+      ], [b.getInputTensorIds([x])[0], int32Constant(b, shape)]);
+    },
+  });
+}
+
 /** `ReluGrad`: `dy * (y > 0)` for the ReLU output `y`. */
 export function reluGradKernel(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
   return tf.engine().runKernel(RELU_GRAD, { dy, y }) as tf.Tensor;
@@ -408,15 +324,25 @@ export function gatherPatchesKernel(
 
 /**
  * Which of the kernels work on the running `tensorflow` backend, and
- * whether its resource-variable SGD does (lib/native_sgd.ts).
+ * whether its resource-variable SGD does (`lib/engine/native_sgd.ts`): the
+ * native part of the backend's formulations (`FastPaths` in
+ * `lib/engine/fast_paths.ts`).
  */
 export interface NativeKernels {
-  nativeOps: boolean;
-  poolWorkspace: boolean;
-  mklTranspose: boolean;
-  gatherPatches: boolean;
-  nativeSgd: boolean;
+  readonly nativeOps: boolean;
+  readonly poolWorkspace: boolean;
+  readonly mklTranspose: boolean;
+  readonly gatherPatches: boolean;
+  readonly nativeSgd: boolean;
 }
+
+const NONE: NativeKernels = {
+  nativeOps: false,
+  poolWorkspace: false,
+  mklTranspose: false,
+  gatherPatches: false,
+  nativeSgd: false,
+};
 
 async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
   const [x, y] = [await a.data(), await b.data()];
@@ -425,19 +351,11 @@ async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
 
 /**
  * Registers the kernels and checks them against the stock ones on the
- * running backend (which must be `tensorflow`): an odd-sized map with ties in
- * every window shape.
+ * running backend (all off unless it is `tensorflow`): an odd-sized map with
+ * ties in every window shape. Idempotent; the checks run on every call.
  */
 export async function installNativeKernels(): Promise<NativeKernels> {
-  if (tf.getBackend() !== "tensorflow") {
-    return {
-      nativeOps: false,
-      poolWorkspace: false,
-      mklTranspose: false,
-      gatherPatches: false,
-      nativeSgd: false,
-    };
-  }
+  if (tf.getBackend() !== "tensorflow") return NONE;
   register();
   const b = tf.backend() as unknown as NodeBackend;
   const values = Array.from(
@@ -451,13 +369,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     3,
     3,
   ]);
-  const out: NativeKernels = {
-    nativeOps: false,
-    poolWorkspace: false,
-    mklTranspose: false,
-    gatherPatches: false,
-    nativeSgd: await probeResourceSgd(),
-  };
+  const out = { ...NONE, nativeSgd: await probeResourceSgd() };
   // Each check computes in a tidy and compares after it; a kernel that
   // throws (a build without it) leaves the stock path on.
   const check = async (
@@ -518,16 +430,26 @@ export async function installNativeKernels(): Promise<NativeKernels> {
       const a = { kh: 2, kw: 2, rh: 2, rw: 2 };
       const [n, h, w, c] = x.shape;
       const [gh, gw] = [(h - 1) / 2, (w - 1) / 2];
-      // The wasm path's patches (slices, channels (dy, dx, cin)), cut into
-      // regions: [n, gh, rh, gw, rw, taps, c] -> [R, n * rh * rw, taps, c].
-      const reference = (t: tf.Tensor4D) =>
-        tf.reshape(
-          tf.transpose(
-            tf.reshape(extractPatches(t, a.kh, a.kw), [n, gh, 2, gw, 2, 4, c]),
-            [1, 3, 0, 2, 4, 5, 6],
-          ),
-          [gh * gw, n * 4, 4, c],
-        );
+      // The layout by its definition: tap (ky, kx) of region (gi, gj) is the
+      // rh x rw block of pixels from (gi * rh + ky, gj * rw + kx), rows
+      // (b, dy, dx); stacked to [R, n * rh * rw, taps, c].
+      const reference = (t: tf.Tensor4D) => {
+        const regions: tf.Tensor[] = [];
+        for (let gi = 0; gi < gh; gi++) {
+          for (let gj = 0; gj < gw; gj++) {
+            const taps: tf.Tensor[] = [];
+            for (let ky = 0; ky < a.kh; ky++) {
+              for (let kx = 0; kx < a.kw; kx++) {
+                const at = [0, gi * a.rh + ky, gj * a.rw + kx, 0];
+                const block = tf.slice(t, at, [n, a.rh, a.rw, c]);
+                taps.push(tf.reshape(block, [n * a.rh * a.rw, c]));
+              }
+            }
+            regions.push(tf.stack(taps, 1));
+          }
+        }
+        return tf.stack(regions);
+      };
       const wts = tf.reshape(tf.range(0, gh * gw * n * 16 * c), [
         gh * gw,
         n * 4,
@@ -544,5 +466,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     });
   }
   tf.dispose([x, dy]);
+  // After the checks, which compare against the stock kernels throughout.
+  if (out.nativeOps) replaceReshape();
   return out;
 }

@@ -1,14 +1,14 @@
 /**
  * SGD with momentum and weight decay on TensorFlow resource variables,
  * updated in place by TensorFlow's training ops (the `tensorflow` backend,
- * `fastPaths.nativeSgd`).
+ * with the `nativeSgd` path of `lib/engine/fast_paths.ts`).
  *
- * tfjs tensors are immutable, so the update of `train` (lib/train.ts)
- * `v = mu v - lr (g + wd p); p += v` is six elementwise ops per parameter,
- * each writing a new buffer: 6.6 ms per step for the 1.2 M parameters, on
- * these two cores. Here, for the duration of one `train` call,
- * the parameters and their velocities live in resource variables, and each
- * parameter takes one or two in-place passes:
+ * tfjs tensors are immutable, so the SGD update of `train`
+ * (`lib/train/train.ts`) `v = mu v - lr (g + wd p); p += v` is six
+ * elementwise ops per parameter, each writing a new buffer: 6.6 ms per step
+ * for the 1.2 M parameters, on these two cores. Here, for the duration of one
+ * `train` call, the parameters and their velocities live in resource
+ * variables, and each parameter takes one or two in-place passes:
  *
  * - decay: `ResourceApplyGradientDescent(v, lr wd / mu, p)`: `v -= (lr wd / mu) p`;
  * - `ResourceApplyKerasMomentum(p, v, lr, g, mu)`: `v = mu v - lr g; p += v`;
@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { boolAttr, floatAttr, type NodeBackend } from "./native_kernels.ts";
+import { boolAttr, floatAttr, type NodeBackend } from "./native_ops.ts";
 import { tf } from "./tf.ts";
 
 /** Hyper-parameters of one update. */

@@ -1,9 +1,9 @@
 /**
  * Timings of the evaluation library on synthetic data of the paper's sizes
- * (PAPER.md "LFW protocol" and "Joint Bayesian"): L2 scoring plus the
- * 10-fold protocol for 6,000 pairs of 160-d features, and fitting Joint
- * Bayesian on 20,000 features of 180 dims (PCA 180). Called by the project
- * bench (experiments/bench.ts).
+ * (lib/PAPER.md, "LFW protocol and file formats" and "Joint Bayesian"): L2
+ * scoring plus the 10-fold protocol for 6,000 pairs of 160-d features, and
+ * fitting Joint Bayesian on 20,000 features of 180 dims (PCA 180). Called by
+ * the project bench (experiments/bench.ts).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * Joint Bayesian face verification (Chen et al., ECCV 2012), as PAPER.md
- * section "Joint Bayesian" specifies it: PCA first, centred on the training
- * data; x = mu + eps with mu ~ N(0, S_mu), eps ~ N(0, S_eps); EM started from
+ * Joint Bayesian face verification (Chen et al., ECCV 2012), as lib/PAPER.md,
+ * "Joint Bayesian" specifies it: PCA first, centred on the training data;
+ * x = mu + eps with mu ~ N(0, S_mu), eps ~ N(0, S_eps); EM started from
  * the between/within-identity scatter; a small ridge on every inverse;
  * identities with one image do not inform S_eps; stop on relative change
  * < 1e-6 or a maximum number of iterations.
@@ -47,11 +47,11 @@ export interface JointBayesianOptions {
   /** Ridge on S_eps in every inverse, relative to trace(S_eps0) / d; 1e-6. */
   ridge?: number;
   /**
-   * false (default): PAPER.md's EM, S_mu and S_eps = covariances of the
-   * posterior means E[mu], E[eps]. This shrinks S_eps by about (m - 1) / m
-   * for identities of m images. true: the full EM, which also adds the
-   * posterior covariance Cov[mu | x] (= Cov[eps_j | x]) and so converges to
-   * the maximum-likelihood estimate.
+   * false (default): the EM of lib/PAPER.md, "Joint Bayesian", S_mu and
+   * S_eps = covariances of the posterior means E[mu], E[eps]. This shrinks
+   * S_eps by about (m - 1) / m for identities of m images. true: the full
+   * EM, which also adds the posterior covariance Cov[mu | x] (= Cov[eps_j |
+   * x]) and so converges to the maximum-likelihood estimate.
    */
   posteriorCovariance?: boolean;
   /** Called after every EM iteration with the relative change. */

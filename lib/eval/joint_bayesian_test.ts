@@ -66,7 +66,10 @@ function toInput(model: JointBayesianModel, s: Float64Array): Matrix {
 
 const relErr = (a: Matrix, b: Matrix) => a.clone().sub(b).norm() / b.norm();
 
-/** PAPER.md's EM written out with explicit inverses (ml-matrix), as the reference. */
+/**
+ * The EM of lib/PAPER.md, "Joint Bayesian", written out with explicit
+ * inverses (ml-matrix), as the reference.
+ */
 function naiveEm(
   model0: JointBayesianModel,
   features: Float64Array,
@@ -128,7 +131,7 @@ function naiveEm(
   return { sMu, sEps };
 }
 
-Deno.test("EM steps equal PAPER.md's formulas with explicit inverses", () => {
+Deno.test("EM steps equal lib/PAPER.md's EM done with explicit inverses", () => {
   const sizes = Array.from({ length: 40 }, (_, k) => 1 + (k % 5)); // singletons too
   const { features, labels } = sample(3, sizes, A, B, 5);
   for (
@@ -174,7 +177,8 @@ Deno.test("recovers known S_mu and S_eps", () => {
     fitJointBayesian(features, 4, labels, { posteriorCovariance: true }),
     1,
   );
-  // PAPER.md's EM (covariances of the posterior means) shrinks S_eps by (m - 1) / m.
+  // The EM of lib/PAPER.md, "Joint Bayesian" (covariances of the posterior
+  // means) shrinks S_eps by (m - 1) / m.
   check(fitJointBayesian(features, 4, labels), (m - 1) / m);
 });
 

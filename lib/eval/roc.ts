@@ -1,6 +1,7 @@
 /**
- * ROC analysis of verification scores (PAPER.md, "LFW protocol": ROC pooled
- * and fold-averaged, AUC, EER, TAR at FAR = 1e-3 and 1e-2).
+ * ROC analysis of verification scores (lib/PAPER.md, "LFW protocol and file
+ * formats": ROC pooled and fold-averaged, AUC, EER, TAR at FAR = 1e-3 and
+ * 1e-2).
  *
  * Convention everywhere: a higher score means "more likely the same person"
  * (distances are negated), and a pair is accepted as "same" when

@@ -1,13 +1,14 @@
 /**
- * Pair scores from features (PAPER.md "LFW protocol"; DESIGN.md data flow:
- * L2 distance, cosine, Joint Bayesian). Convention everywhere: a higher
+ * Pair scores from features (lib/PAPER.md, "LFW protocol and file formats"):
+ * the three scorers every experiment applies to each configuration's features
+ * — L2 distance, cosine, Joint Bayesian. Convention everywhere: a higher
  * score means more likely the same person, so the L2 distance is negated.
  *
  * @module
  */
 
 import type { Pair } from "../faces.ts";
-import type { JointBayesianModel } from "./joint_bayesian.ts";
+import { fitJointBayesian, type JointBayesianModel } from "./joint_bayesian.ts";
 
 /** Scores rows i and j of the feature matrix a scorer was prepared on. */
 export type RowScoreFn = (i: number, j: number) => number;
@@ -227,4 +228,33 @@ export function scoreMatrix(
     }
   }
   return out;
+}
+
+/**
+ * The three scorers every experiment reports: L2, cosine, and Joint
+ * Bayesian fitted on held-out identities' features (`[N, dim]`, labels per
+ * row) after PCA to `pcaDim`. A network whose features all died (every ReLU
+ * of the DeepID2 layer at zero, which a too-large λ or learning rate can
+ * cause) gives features with no variance: Joint Bayesian cannot be fitted
+ * then, and it scores every pair alike (chance), as L2 and cosine do on such
+ * features.
+ */
+export function standardScorers(
+  heldOutLabels: Int32Array,
+  heldOutFeatures: Float32Array,
+  dim: number,
+  pcaDim: number,
+): Scorer[] {
+  let jb: Scorer;
+  if (heldOutFeatures.some((v) => v !== heldOutFeatures[0])) {
+    jb = jointBayesianScorer(
+      fitJointBayesian(heldOutFeatures, dim, heldOutLabels, {
+        pcaDim,
+        maxIter: 200,
+      }),
+    );
+  } else {
+    jb = { name: "joint_bayesian", prepare: () => () => 0 };
+  }
+  return [l2Scorer, cosineScorer, jb];
 }

@@ -10,6 +10,7 @@ import {
   scoreMatrix,
   scorePairs,
   scorerByName,
+  standardScorers,
 } from "./scorers.ts";
 
 const close = (a: number, b: number, tol = 1e-6) =>
@@ -86,4 +87,20 @@ Deno.test("scorerByName and bad rows", () => {
   const x = new Float32Array([1, 2, 3, 4]);
   assert.throws(() => scorePairs(x, 2, [{ a: 0, b: 2 }], l2Scorer), /outside/);
   assert.throws(() => scorePairs(x, 3, [{ a: 0, b: 1 }], l2Scorer), /not rows/);
+});
+
+Deno.test("standardScorers: collapsed (all-zero) features score every pair alike instead of failing", () => {
+  const scorers = standardScorers(
+    Int32Array.from([0, 0, 1, 1]),
+    new Float32Array(4 * 3),
+    3,
+    2,
+  );
+  assert.deepEqual(scorers.map((s) => s.name), [
+    "l2",
+    "cosine",
+    "joint_bayesian",
+  ]);
+  const jb = scorers[2].prepare(new Float32Array(6), 3);
+  assert.equal(jb(0, 1), 0);
 });

@@ -1,9 +1,10 @@
 /**
- * The LFW verification protocol (PAPER.md, "LFW protocol"): for each of the
- * folds given by pairs.txt, the threshold that maximises accuracy on the other
- * folds is applied to the held-out fold; accuracy is reported as mean, std and
- * standard error over folds, with a per-fold table, the pooled and
- * fold-averaged ROC, AUC, EER and TAR at FAR = 1e-3 and 1e-2.
+ * The LFW verification protocol (lib/PAPER.md, "LFW protocol and file
+ * formats"): for each of the folds given by pairs.txt, the threshold that
+ * maximises accuracy on the other folds is applied to the held-out fold;
+ * accuracy is reported as mean, std and standard error over folds, with a
+ * per-fold table, the pooled and fold-averaged ROC, AUC, EER and TAR at
+ * FAR = 1e-3 and 1e-2.
  *
  * Thresholds are found exactly: every candidate is the midpoint between two
  * consecutive distinct training scores (or +/-Infinity at the ends), never a
@@ -21,6 +22,7 @@
  */
 
 import type { Pair } from "../faces.ts";
+import { scorePairs, type Scorer } from "./scorers.ts";
 import {
   auc,
   type AveragedRocPoint,
@@ -317,4 +319,31 @@ export function verificationRows(
     label: p.same ? 1 : 0,
     score: scores[i],
   }));
+}
+
+/**
+ * Scores the pairs of a test set's features (`[N, dim]`) with each scorer
+ * and runs the LFW protocol on each: results by scorer name.
+ */
+export function verifyPairs(
+  features: Float32Array,
+  dim: number,
+  pairs: Pair[],
+  scorers: Scorer[],
+): Map<string, VerificationResult> {
+  const out = new Map<string, VerificationResult>();
+  for (const s of scorers) {
+    const scores = scorePairs(features, dim, pairs, s);
+    out.set(
+      s.name,
+      evaluateVerification(
+        pairs.map((p, k) => ({
+          fold: p.fold,
+          label: p.same ? 1 : 0,
+          score: scores[k],
+        })),
+      ),
+    );
+  }
+  return out;
 }

@@ -2,12 +2,13 @@
  * The network's ReLU and 2x2 max-pooling, with two formulations:
  * tfjs's own ops and gradients everywhere, or on the `tensorflow` backend
  * TensorFlow's fused `ReluGrad` and oneDNN's max-pooling that keeps its
- * argmax for the backward pass (`lib/native_kernels.ts`). Same values and
- * gradients; `lib/fast_paths.ts` says which runs.
+ * argmax for the backward pass (`lib/engine/native_kernels.ts`). Same values
+ * and gradients; the caller's paths (`lib/engine/fast_paths.ts`, portable by
+ * default) say which runs.
  *
  * @module
  */
-import { fastPaths } from "../engine/fast_paths.ts";
+import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import {
   maxPoolGradWorkspaceKernel,
   maxPoolWorkspaceKernel,
@@ -39,13 +40,22 @@ const maxPoolNative = tf.customGrad((...args: unknown[]) => {
   };
 });
 
-/** `tf.relu`, with TensorFlow's fused gradient where available. */
-export function relu<T extends tf.Tensor>(x: T): T {
-  return (fastPaths.nativeOps ? reluNative(x) : tf.relu(x)) as T;
+/** `tf.relu`, with TensorFlow's fused gradient where `paths.nativeOps`. */
+export function relu<T extends tf.Tensor>(
+  x: T,
+  paths: Pick<FastPaths, "nativeOps"> = PORTABLE,
+): T {
+  return (paths.nativeOps ? reluNative(x) : tf.relu(x)) as T;
 }
 
-/** 2x2, stride-2, valid max-pooling of `x` `[B, H, W, C]`. */
-export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
-  if (fastPaths.poolWorkspace) return maxPoolNative(x) as tf.Tensor4D;
+/**
+ * 2x2, stride-2, valid max-pooling of `x` `[B, H, W, C]` to
+ * `[B, floor(H / 2), floor(W / 2), C]`; by oneDNN where `paths.poolWorkspace`.
+ */
+export function maxPool2x2(
+  x: tf.Tensor4D,
+  paths: Pick<FastPaths, "poolWorkspace"> = PORTABLE,
+): tf.Tensor4D {
+  if (paths.poolWorkspace) return maxPoolNative(x) as tf.Tensor4D;
   return tf.maxPool(x, 2, 2, "valid");
 }

@@ -1,8 +1,7 @@
 /**
  * Stride-1 valid 2-D convolution with a gradient built from kernels every
- * backend has (DESIGN.md "Engine"). The wasm backend has no
- * `Conv2DBackpropFilter`; the filter gradient of a stride-1 valid convolution
- * is itself a valid convolution:
+ * backend has. The wasm backend has no `Conv2DBackpropFilter`; the filter
+ * gradient of a stride-1 valid convolution is itself a valid convolution:
  *
  *   dW[i, j, c, o] = sum_{b, y, x} X[b, y + i, x + j, c] * dY[b, y, x, o]
  *
@@ -16,17 +15,19 @@
  *
  * @module
  */
-import { fastPaths } from "../engine/fast_paths.ts";
+import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import { tf } from "../engine/tf.ts";
 
 /**
  * `conv2dValid(x, w)` = `tf.conv2d(x, w, 1, "valid")` with the custom gradient.
  *
- * Where the backend's own filter gradient is faster (see lib/fast_paths.ts),
- * this is plain `tf.conv2d`.
+ * Where the backend's own filter gradient is faster (`builtinGradients` of
+ * `lib/engine/fast_paths.ts`, in `options.paths`), this is plain `tf.conv2d`.
  *
  * @param x input `[B, H, W, Cin]`
  * @param w filter `[kh, kw, Cin, Cout]`
+ * @param options `inputGradient: false` skips the gradient for `x` (zeros:
+ *   the network input); `paths` the formulation (portable by default)
  * @returns `[B, H - kh + 1, W - kw + 1, Cout]`
  * @example
  * ```ts
@@ -36,9 +37,13 @@ import { tf } from "../engine/tf.ts";
 export function conv2dValid(
   x: tf.Tensor4D,
   w: tf.Tensor4D,
-  options: { inputGradient?: boolean } = {},
+  options: {
+    inputGradient?: boolean;
+    paths?: Pick<FastPaths, "builtinGradients">;
+  } = {},
 ): tf.Tensor4D {
-  if (fastPaths.builtinGradients) return tf.conv2d(x, w, 1, "valid");
+  const paths = options.paths ?? PORTABLE;
+  if (paths.builtinGradients) return tf.conv2d(x, w, 1, "valid");
   return (options.inputGradient === false ? convNoDx : convOp)(
     x,
     w,

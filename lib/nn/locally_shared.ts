@@ -1,7 +1,8 @@
 /**
  * Convolution with weights shared only inside regions of output positions
- * (PAPER.md "Network": DeepID2's conv3 shares weights within 2x2 blocks of
- * output positions, conv4 not at all). One layer type covers three cases:
+ * (Sec. 2, Fig. 1 and `lib/PAPER.md`: DeepID2's conv3 shares weights within
+ * 2x2 blocks of output positions, conv4 not at all). One layer type covers
+ * three cases:
  *
  * - one region covering the whole output map = an ordinary convolution;
  * - `rh x rw` regions = locally shared (conv3: 5 x 4 = 20 filter banks);
@@ -18,19 +19,26 @@
  * tensor with the batch axis kept whole, each region's bank is cut from the
  * layer's `[R, K, outC]` weights along the leading axis (a contiguous copy),
  * and the backward pass uses explicit 2-D transposes. On TensorFlow the layer
- * is a few large ops instead (`batchedRegions` below).
+ * is a few large ops instead (the `batchedRegions` path, below), chosen by
+ * the caller's paths (`lib/engine/fast_paths.ts`; portable by default).
  *
  * Stride 1, valid padding; the output size must be divisible by the region.
  *
  * @module
  */
 import { conv2dValid } from "./conv.ts";
-import { fastPaths } from "../engine/fast_paths.ts";
+import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import {
   gatherPatchesKernel,
   transposeKernel,
 } from "../engine/native_kernels.ts";
 import { tf } from "../engine/tf.ts";
+
+/** The switches the layer reads. */
+export type LocallySharedPaths = Pick<
+  FastPaths,
+  "builtinGradients" | "batchedRegions" | "mklTranspose" | "gatherPatches"
+>;
 
 /** Geometry of a locally shared convolution. */
 export interface LocallySharedSpec {
@@ -126,7 +134,8 @@ export function extractPatches(
  * @param weights `[R, kh * kw * inC, outC]`, bank `r` for region
  *   `(gi, gj)` at `r = gi * gw + gj`, rows ordered (dy, dx, cin)
  * @param biases `[R, outC]`, or `null` for none
- * @param options `inputGradient: false` skips the gradient for `x` (network input)
+ * @param options `inputGradient: false` skips the gradient for `x` (network
+ *   input); `paths` the formulation (portable by default)
  * @returns `[B, outH, outW, outC]` (no activation)
  */
 export function locallyShared(
@@ -134,8 +143,9 @@ export function locallyShared(
   weights: tf.Tensor3D,
   biases: tf.Tensor2D | null,
   spec: LocallySharedSpec,
-  options: { inputGradient?: boolean } = {},
+  options: { inputGradient?: boolean; paths?: LocallySharedPaths } = {},
 ): tf.Tensor4D {
+  const paths = options.paths ?? PORTABLE;
   const s = locallySharedShape(spec);
   const [r, k, o] = weights.shape;
   if (r !== s.regions || k !== s.patch || o !== spec.outC) {
@@ -161,11 +171,14 @@ export function locallyShared(
       spec.inC,
       spec.outC,
     ]) as tf.Tensor4D;
-    const y = conv2dValid(x, w4, options);
+    const y = conv2dValid(x, w4, {
+      inputGradient: options.inputGradient,
+      paths,
+    });
     return biases === null ? y : tf.add(y, tf.reshape(biases, [spec.outC]));
   }
-  if (fastPaths.batchedRegions) {
-    return batchedRegions(x, weights, biases!, spec, s);
+  if (paths.batchedRegions) {
+    return batchedRegions(x, weights, biases!, spec, s, paths);
   }
   const op = tf.customGrad((...args: unknown[]) => {
     const [xi, w, b, save] = args as [
@@ -350,11 +363,12 @@ function batchedRegions(
   biases: tf.Tensor2D,
   spec: LocallySharedSpec,
   s: LocallySharedShape,
+  paths: LocallySharedPaths,
 ): tf.Tensor4D {
   const b = x.shape[0];
   const { rh, rw, outC } = spec;
   const transpose = (t: tf.Tensor, perm: number[]) =>
-    fastPaths.mklTranspose ? transposeKernel(t, perm) : tf.transpose(t, perm);
+    paths.mklTranspose ? transposeKernel(t, perm) : tf.transpose(t, perm);
   const bias = tf.reshape(biases, [s.regions, 1, outC]);
   const product = (pr: tf.Tensor3D, w: tf.Tensor3D) => {
     const y = tf.reshape(tf.add(tf.matMul(pr, w), bias), [
@@ -372,7 +386,7 @@ function batchedRegions(
       outC,
     ]) as tf.Tensor4D;
   };
-  if (fastPaths.gatherPatches) {
+  if (paths.gatherPatches) {
     const pr = tf.reshape(gatherPatchesKernel(x, spec), [
       s.regions,
       b * rh * rw,

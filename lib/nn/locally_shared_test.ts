@@ -15,7 +15,7 @@ import {
   features,
   modelShapes,
 } from "./model.ts";
-import { fastPaths } from "../engine/fast_paths.ts";
+import { PORTABLE } from "../engine/fast_paths.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
 
@@ -249,7 +249,7 @@ Deno.test("locallyShared: the batched-regions formulation (TensorFlow's fast pat
   const s = specs[0];
   const x = rand([2, s.inH, s.inW, s.inC], 9) as tf.Tensor4D;
   const [w, b] = params(s, 20);
-  const f = (...a: tf.Tensor[]) =>
+  const f = (batched: boolean) => (...a: tf.Tensor[]) =>
     tf.sum(
       tf.square(
         locallyShared(
@@ -257,19 +257,17 @@ Deno.test("locallyShared: the batched-regions formulation (TensorFlow's fast pat
           a[1] as tf.Tensor3D,
           a[2] as tf.Tensor2D,
           s,
+          {
+            paths: batched
+              ? { ...PORTABLE, batchedRegions: true, builtinGradients: true }
+              : PORTABLE,
+          },
         ),
       ),
     );
-  const regions = tf.grads(f)([x, w, b]);
-  try {
-    fastPaths.batchedRegions = true;
-    fastPaths.builtinGradients = true;
-    const batched = tf.grads(f)([x, w, b]);
-    for (let i = 0; i < regions.length; i++) {
-      assertAllClose(await batched[i].data(), await regions[i].data(), 1e-4);
-    }
-  } finally {
-    fastPaths.batchedRegions = false;
-    fastPaths.builtinGradients = false;
+  const regions = tf.grads(f(false))([x, w, b]);
+  const batched = tf.grads(f(true))([x, w, b]);
+  for (let i = 0; i < regions.length; i++) {
+    assertAllClose(await batched[i].data(), await regions[i].data(), 1e-4);
   }
 });

@@ -1,14 +1,15 @@
 /**
  * `x · w` with a gradient made of untransposed products. tfjs's own matMul
  * gradient multiplies with `transposeA` / `transposeB`, which tfjs-wasm runs
- * outside XNNPACK (8x slower here, see lib/locally_shared.ts); explicit 2-D
- * transposes followed by plain products give the same numbers fast. Where
- * the backend's transposed products are fast (TensorFlow, see
- * lib/fast_paths.ts `builtinGradients`), this is plain `tf.matMul`.
+ * outside XNNPACK (8x slower here, see `lib/nn/locally_shared.ts`); explicit
+ * 2-D transposes followed by plain products give the same numbers fast.
+ * Where the backend's transposed products are fast (TensorFlow: the
+ * `builtinGradients` path of `lib/engine/fast_paths.ts`), this is plain
+ * `tf.matMul`.
  *
  * @module
  */
-import { fastPaths } from "../engine/fast_paths.ts";
+import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import { tf } from "../engine/tf.ts";
 
 const op = tf.customGrad((...args: unknown[]) => {
@@ -25,14 +26,19 @@ const op = tf.customGrad((...args: unknown[]) => {
 });
 
 /**
- * Matrix product `[N, K] · [K, M]` for fully connected layers.
+ * Matrix product `[N, K] · [K, M]` for fully connected layers; `paths`
+ * portable by default.
  *
  * @example
  * ```ts
  * dense(tf.ones([2, 3]), tf.ones([3, 4])); // [2, 4] of 3s
  * ```
  */
-export function dense(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  if (fastPaths.builtinGradients) return tf.matMul(x, w);
+export function dense(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  paths: Pick<FastPaths, "builtinGradients"> = PORTABLE,
+): tf.Tensor2D {
+  if (paths.builtinGradients) return tf.matMul(x, w);
   return op(x, w) as tf.Tensor2D;
 }

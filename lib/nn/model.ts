@@ -1,6 +1,6 @@
 /**
- * The DeepID2 ConvNet (Sun et al., NIPS 2014, Sec. 2 and Fig. 1; PAPER.md
- * "Network"): four convolutional layers with max-pooling after the first
+ * The DeepID2 ConvNet (Sun et al., NIPS 2014, Sec. 2 and Fig. 1;
+ * `lib/PAPER.md`): four convolutional layers with max-pooling after the first
  * three, conv3 sharing weights only inside 2x2 blocks of output positions,
  * conv4 not at all, and the 160-d DeepID2 layer fully connected to both pool3
  * and conv4. ReLU after every conv layer and after the DeepID2 layer. An
@@ -9,8 +9,13 @@
  * Every size and sharing region is a config value. Max-pooling is applied
  * before the ReLU, which gives the same values and gradients (ReLU is
  * monotone) on a 4x smaller tensor; on TensorFlow the per-channel bias of
- * conv1 and conv2 is added after the pooling too (`fastPaths.biasAfterPool`:
+ * conv1 and conv2 is added after the pooling too (the `biasAfterPool` path:
  * the same values, since rounding `a + b` is monotone in `a`).
+ *
+ * The network carries its formulation switches (`net.paths`,
+ * `lib/engine/fast_paths.ts`): given once when it is made or loaded, handed
+ * to every layer by {@linkcode features} and {@linkcode logits}, and read by
+ * the trainer. Without them the network runs the portable formulation.
  *
  * @module
  */
@@ -19,9 +24,9 @@ import {
   locallySharedShape,
   type LocallySharedSpec,
 } from "./locally_shared.ts";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { maxPool2x2, relu } from "./activations.ts";
-import { fastPaths } from "../engine/fast_paths.ts";
+import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import { dense } from "./matmul.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
@@ -37,7 +42,7 @@ export interface ConvLayerConfig {
   region: [number, number] | null;
 }
 
-/** Network configuration (defaults: PAPER.md). */
+/** Network configuration (defaults: Sec. 2 and Fig. 1, `lib/PAPER.md`). */
 export interface ModelConfig {
   /** Input height, width, channels (55 x 47 x 3; 47 x 47 and gray accepted). */
   inputShape: [number, number, number];
@@ -136,11 +141,22 @@ export function modelShapes(config: ModelConfig): ModelShapes {
  */
 export type Params = Map<string, tf.Variable>;
 
-/** The network: its config, shapes and parameters. */
+/** The network: its config, shapes, parameters and formulation. */
 export interface DeepID2 {
   config: ModelConfig;
   shapes: ModelShapes;
   params: Params;
+  /** The formulations its layers and its training run (frozen). */
+  paths: Readonly<FastPaths>;
+}
+
+/** Options of {@linkcode createDeepID2} and {@linkcode loadModel}. */
+export interface ModelOptions {
+  /**
+   * The formulations to run: `initBackend(...).paths` for the backend's
+   * fastest; omitted = `PORTABLE` (every switch off, correct everywhere).
+   */
+  paths?: Readonly<FastPaths>;
 }
 
 function heNormal(rng: Rng, n: number, fanIn: number): Float32Array {
@@ -156,11 +172,17 @@ function heNormal(rng: Rng, n: number, fanIn: number): Float32Array {
  *
  * @example
  * ```ts
- * const net = createDeepID2(defaultModelConfig(1000), 1);
+ * const info = await initBackend("auto");
+ * const config = defaultModelConfig(1000);
+ * const net = createDeepID2(config, 1, { paths: info.paths });
  * countParams(net); // parameter count
  * ```
  */
-export function createDeepID2(config: ModelConfig, seed: number): DeepID2 {
+export function createDeepID2(
+  config: ModelConfig,
+  seed: number,
+  options: ModelOptions = {},
+): DeepID2 {
   const shapes = modelShapes(config);
   const rng = Rng.derive(seed, "init");
   const params: Params = new Map();
@@ -196,7 +218,8 @@ export function createDeepID2(config: ModelConfig, seed: number): DeepID2 {
     );
     add("softmax/b", [n], new Float32Array(n));
   }
-  return { config, shapes, params };
+  const paths = Object.freeze({ ...(options.paths ?? PORTABLE) });
+  return { config, shapes, params, paths };
 }
 
 /** Total number of trainable scalars. */
@@ -227,25 +250,26 @@ export function checkInput(net: DeepID2, x: tf.Tensor): void {
  */
 export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
   checkInput(net, x);
+  const { paths } = net;
   const s = net.shapes.convs;
   let h = x;
   let pool3: tf.Tensor4D | undefined;
   for (let i = 0; i < 4; i++) {
     const bias = net.params.get(`conv${i + 1}/b`) as tf.Tensor2D;
     // One bank's bias is per channel, so it commutes with max-pooling.
-    const late = i < 3 && fastPaths.biasAfterPool && bias.shape[0] === 1;
+    const late = i < 3 && paths.biasAfterPool && bias.shape[0] === 1;
     const y = locallyShared(
       h,
       net.params.get(`conv${i + 1}/w`) as tf.Tensor3D,
       late ? null : bias,
       s[i],
-      { inputGradient: i > 0 },
+      { inputGradient: i > 0, paths },
     );
     if (i < 3) {
-      const p = maxPool2x2(y);
-      h = relu(late ? tf.add(p, tf.reshape(bias, [s[i].outC])) : p);
+      const p = maxPool2x2(y, paths);
+      h = relu(late ? tf.add(p, tf.reshape(bias, [s[i].outC])) : p, paths);
     } else {
-      h = relu(y);
+      h = relu(y, paths);
     }
     if (i === 2) pool3 = h;
   }
@@ -256,7 +280,8 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
   ], 1); // [B, pool3 + conv4]
   const w = net.params.get("deepid2/w") as tf.Tensor2D;
   return relu(
-    tf.add(dense(joint, w), net.params.get("deepid2/b")!),
+    tf.add(dense(joint, w, paths), net.params.get("deepid2/b")!),
+    paths,
   ) as tf.Tensor2D;
 }
 
@@ -265,7 +290,7 @@ export function logits(net: DeepID2, f: tf.Tensor2D): tf.Tensor2D {
   const w = net.params.get("softmax/w");
   if (!w) throw new Error("this network has no softmax (numIdentities = 0)");
   return tf.add(
-    dense(f, w as tf.Tensor2D),
+    dense(f, w as tf.Tensor2D, net.paths),
     net.params.get("softmax/b")!,
   ) as tf.Tensor2D;
 }
@@ -374,15 +399,18 @@ function perBankTensor(
 
 /**
  * Loads a network saved by {@linkcode saveModel} or a trainer checkpoint
- * (also the earlier layout with one tensor per filter bank). A missing or
- * corrupt file, or one whose tensors do not match its config, gets an error
- * naming the path.
+ * (also the earlier layout with one tensor per filter bank), to run with
+ * `options.paths` (portable by default). A missing or corrupt file, or one
+ * whose tensors do not match its config, gets an error naming the path.
  */
-export async function loadModel(path: string): Promise<DeepID2> {
+export async function loadModel(
+  path: string,
+  options: ModelOptions = {},
+): Promise<DeepID2> {
   const ck = await loadCheckpoint(path);
   const config = ck.state.model as ModelConfig | undefined;
   if (!config) throw new Error(`${path}: checkpoint has no model config`);
-  const net = createDeepID2(config, 0);
+  const net = createDeepID2(config, 0, options);
   for (const [name, v] of net.params) {
     const t = ck.tensors.get(name) ??
       perBankTensor(ck.tensors, name, v.shape.length > 1 ? v.shape[0] : 0);

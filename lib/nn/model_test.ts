@@ -1,6 +1,6 @@
 import assertStrict from "node:assert/strict";
 import { useBackend } from "../_test_helpers.ts";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import {
   createDeepID2,
   defaultModelConfig,

@@ -1,7 +1,7 @@
 /**
  * The joint loss of one training step, `Ident(fi) + Ident(fj) + λ·Verif(fi,
- * fj)` (lib/train.ts), with its gradient written out by hand and computed on
- * the host, as one custom-gradient op.
+ * fj)` (`lib/train/step.ts`), with its gradient written out by hand and
+ * computed on the host, as one custom-gradient op.
  *
  * The loss works on the 2P x 160 features and the 2P x n logits of a batch:
  * tiny tensors, but built from tfjs ops it is ~150 kernels per step forward
@@ -11,8 +11,8 @@
  * features and logits are read once, the values and gradients are computed
  * in float64, and the gradients go back as two tensors.
  *
- * Same definitions as lib/losses.ts (which the other backends run, and which
- * the tests compare this against, signal by signal), including its
+ * Same definitions as `lib/train/losses.ts` (which the other backends run,
+ * and which the tests compare this against, signal by signal), including its
  * subgradient choices: the hinge's derivative is 0 where `m − d = 0`, and the
  * L1 norm's is −1 where a difference is exactly 0 (tfjs's `Abs` gradient).
  *
@@ -41,7 +41,7 @@ export interface JointLossValues {
   verifLoss: number;
   /** The total the gradient is of. */
   loss: number;
-  /** `[P]` pair distances (cosine similarity for `cosine`), as lib/losses.ts `pairDistance`. */
+  /** `[P]` pair distances (cosine similarity for `cosine`), as `pairDistance` of `lib/train/losses.ts`. */
   dist: Float32Array;
 }
 

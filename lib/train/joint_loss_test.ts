@@ -39,7 +39,7 @@ function batch(seed: number) {
   return { f, logits, labels, same };
 }
 
-/** lib/train.ts's loss on tfjs ops, differentiated by tfjs. */
+/** The training step's loss on tfjs ops (`lib/train/step.ts`), differentiated by tfjs. */
 function reference(
   b: ReturnType<typeof batch>,
   lambda: number,
@@ -101,7 +101,7 @@ function reference(
   };
 }
 
-Deno.test("joint loss on the host: values and gradients equal tfjs autodiff of lib/losses.ts, every signal and lambda", async () => {
+Deno.test("joint loss on the host: values and gradients equal tfjs autodiff of losses.ts, every signal and lambda", async () => {
   await useBackend("cpu");
   let cases = 0;
   for (const signal of SIGNALS) {

@@ -1,6 +1,6 @@
 /**
  * The two supervisory signals of DeepID2 (Sun et al. 2014, Sec. 2, Eq. 1-3;
- * PAPER.md "Signals") and the margin rule.
+ * `lib/PAPER.md`, "Signals") and the margin rule.
  *
  * - Identification: `Ident(f, t) = -log p_t`, softmax cross-entropy.
  * - Verification on a pair (fi, fj), y = 1 for the same identity:
@@ -103,7 +103,8 @@ export function verificationLoss(
   // Same-pair term ½‖d‖²: for l2sq, d already is the squared distance.
   const pos = signal === "l2sq" ? tf.mul(0.5, d) : tf.mul(0.5, tf.square(d));
   const hinge = tf.relu(tf.sub(margin, d));
-  // l2sq's different-pair term is ½max(0, m − ‖d‖²), not squared (PAPER.md).
+  // l2sq's different-pair term is ½max(0, m − ‖d‖²), not squared
+  // (`lib/PAPER.md`, "Signals").
   const neg = tf.mul(0.5, signal === "l2sq" ? hinge : tf.square(hinge));
   const terms = signal === "l2+"
     ? tf.mul(same, pos)
@@ -117,9 +118,9 @@ export function verificationLoss(
  * The threshold t that minimises verification errors when pairs with
  * distance `< t` are called "same": exactly, over the midpoints between
  * sorted distinct distances (and below/above all of them). Ties go to the
- * smaller threshold. This is how the margin m is re-set (PAPER.md: "re-set
- * from time to time to the distance threshold that gives the lowest
- * verification error on the most recent training pairs").
+ * smaller threshold. This is how the margin m is re-set: every so often, to
+ * the threshold with the fewest verification errors on the most recent
+ * training pairs (`lib/PAPER.md`, "Signals", the margin rule).
  *
  * @param distances pair distances
  * @param same 1/true = same identity

@@ -1,7 +1,7 @@
 import assertStrict from "node:assert/strict";
 import { assert, assertAllClose, useBackend } from "../_test_helpers.ts";
-import { fastPaths } from "../engine/fast_paths.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { PORTABLE } from "../engine/fast_paths.ts";
+import { loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { SIGNALS } from "./losses.ts";
 import {
   createDeepID2,
@@ -14,10 +14,10 @@ import {
 } from "../nn/model.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
+import { PairSampler } from "./pairs.ts";
 import {
   DEFAULT_TRAIN,
   learningRateAt,
-  PairSampler,
   train,
   type TrainConfig,
   type TrainData,
@@ -304,22 +304,18 @@ Deno.test("train: the evaluation callback runs every evalEvery steps with the cu
 Deno.test("train: the host-computed joint loss (TensorFlow's path) trains like the tfjs one, every signal and lambda", async () => {
   await useBackend("wasm");
   const data = tinyData();
-  const run = async (host: boolean, cfg: Partial<TrainConfig>) => {
-    fastPaths.hostLoss = host;
-    try {
-      const net = createDeepID2(
-        defaultModelConfig(cfg.lambda === Infinity ? 0 : 8),
-        1,
-      );
-      const r = await train(net, data, { ...quick, steps: 2, ...cfg }, {
-        progressLabel: null,
-      });
-      const w = await weights(net);
-      disposeModel(net);
-      return { r, w };
-    } finally {
-      fastPaths.hostLoss = false;
-    }
+  const run = async (hostLoss: boolean, cfg: Partial<TrainConfig>) => {
+    const net = createDeepID2(
+      defaultModelConfig(cfg.lambda === Infinity ? 0 : 8),
+      1,
+      { paths: { ...PORTABLE, hostLoss } },
+    );
+    const r = await train(net, data, { ...quick, steps: 2, ...cfg }, {
+      progressLabel: null,
+    });
+    const w = await weights(net);
+    disposeModel(net);
+    return { r, w };
   };
   const cases: Partial<TrainConfig>[] = [
     ...SIGNALS.map((signal) => ({ signal })),

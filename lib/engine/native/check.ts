@@ -1,9 +1,9 @@
 /**
  * The check `make tensorflow[-gpu]` ends with: selects the native backend
- * through lib/backend.ts, as `--backend` does, and runs a convolution and its
+ * through `lib/engine/backend.ts`, as `--backend` does, and runs a convolution and its
  * gradients on it.
  *
- *   deno run -A lib/native/check.ts tensorflow|tensorflow-gpu
+ *   deno run -A lib/engine/native/check.ts tensorflow|tensorflow-gpu
  *
  * @module
  */

@@ -10,8 +10,9 @@
 
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { exists, InputError, writeTextAtomic } from "../lib/base/io.ts";
-import { csvRecords, readText } from "./_csv.ts";
+import { exists, InputError, writeTextAtomic } from "../../lib/base/io.ts";
+import { csvRecords, readText } from "./csv.ts";
+import { COLUMN_KINDS, type ColumnKind } from "../harness/result_files.ts";
 
 /** One row of `results/<experiment>.csv`: one (config, scorer). */
 export interface ResultRow {
@@ -42,47 +43,17 @@ export interface ExperimentResults {
 /** All experiments found under a results folder, by name. */
 export type Results = Map<string, ExperimentResults>;
 
-/** Columns every results CSV has (DESIGN.md, "Contracts"). */
-const KEY_COLUMNS = ["experiment", "config", "scorer"];
+const columnsOfKind = (...kinds: ColumnKind[]) =>
+  Object.entries(COLUMN_KINDS).filter(([, k]) => kinds.includes(k)).map((
+    [c],
+  ) => c);
 
+/** Columns every results CSV has. */
+const KEY_COLUMNS = columnsOfKind("key");
 /** Columns that hold numbers; empty means "not measured". */
-const NUMERIC_COLUMNS = new Set([
-  "accuracy_mean",
-  "accuracy_std",
-  "accuracy_se",
-  "auc",
-  "eer",
-  "tar_at_far_1e-3",
-  "tar_at_far_1e-2",
-  "n_pairs",
-  "seed",
-  "lambda",
-  "identities",
-  "between_energy",
-  "within_energy",
-  "between_top1",
-  "within_top1",
-  "within_between_ratio",
-  "rank1_mean",
-  "rank1_std",
-  "dir_at_far_1e-2_mean",
-  "dir_at_far_1e-2_std",
-]);
-
+const NUMERIC_COLUMNS = new Set(columnsOfKind("number", "fraction"));
 /** Numeric columns that are rates, stored as fractions in [0, 1]. */
-const FRACTION_COLUMNS = new Set([
-  "accuracy_mean",
-  "accuracy_std",
-  "accuracy_se",
-  "auc",
-  "eer",
-  "tar_at_far_1e-3",
-  "tar_at_far_1e-2",
-  "rank1_mean",
-  "rank1_std",
-  "dir_at_far_1e-2_mean",
-  "dir_at_far_1e-2_std",
-]);
+const FRACTION_COLUMNS = new Set(columnsOfKind("fraction"));
 
 /** Parses a number cell: "" and "nan" are NaN, "inf" / "Infinity" are ∞; anything else that is not a number is `undefined`. */
 export function parseNumber(text: string): number | undefined {
@@ -235,18 +206,6 @@ export async function listDir(path: string): Promise<Deno.DirEntry[]> {
 // roc/ and figures/ hold per-file outputs; smoke/ and paper/ are other profiles' results folders.
 const NOT_EXPERIMENTS = new Set(["roc", "figures", "smoke", "paper"]);
 
-/** Paper order of the experiments; others follow alphabetically. */
-const PAPER_ORDER = [
-  "identification_only",
-  "verification_only",
-  "joint_lambda",
-  "variance_spectra",
-  "identities",
-  "verification_signals",
-  "face_identification",
-  "final_system",
-];
-
 async function shardFiles(
   resultsDir: string,
   experiment: string,
@@ -263,14 +222,18 @@ async function shardFiles(
 }
 
 /**
- * Names of the experiments with results under `resultsDir`, in paper order.
+ * Names of the experiments with results under `resultsDir`: those named in
+ * `order` first, in that order, then the others alphabetically.
  *
  * @example
  * ```ts
- * await listExperiments("results"); // ["identification_only", "joint_lambda", ...]
+ * await listExperiments("results", ["identification_only"]); // ["identification_only", "joint_lambda", ...]
  * ```
  */
-export async function listExperiments(resultsDir: string): Promise<string[]> {
+export async function listExperiments(
+  resultsDir: string,
+  order: readonly string[] = [],
+): Promise<string[]> {
   if (!(await exists(resultsDir))) {
     throw new InputError(resultsDir, 0, "results folder not found");
   }
@@ -283,8 +246,8 @@ export async function listExperiments(resultsDir: string): Promise<string[]> {
     ) names.add(e.name);
   }
   const rank = (n: string) => {
-    const k = PAPER_ORDER.indexOf(n);
-    return k < 0 ? PAPER_ORDER.length : k;
+    const k = order.indexOf(n);
+    return k < 0 ? order.length : k;
   };
   return [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
 }
@@ -423,14 +386,15 @@ export async function loadExperiment(
 /**
  * Loads every experiment under `resultsDir` (see {@linkcode loadExperiment}).
  *
- * @param options `writeMerged`: write merged shard results back
+ * @param options `writeMerged`: write merged shard results back; `order`:
+ *   experiment names in the order wanted (others follow alphabetically)
  */
 export async function loadResults(
   resultsDir: string,
-  options: { writeMerged?: boolean } = {},
+  options: { writeMerged?: boolean; order?: readonly string[] } = {},
 ): Promise<Results> {
   const out: Results = new Map();
-  for (const name of await listExperiments(resultsDir)) {
+  for (const name of await listExperiments(resultsDir, options.order)) {
     out.set(name, await loadExperiment(resultsDir, name, options));
   }
   return out;

@@ -6,7 +6,7 @@
  * @module
  */
 import { parse } from "csv-parse/sync";
-import { InputError } from "../lib/base/io.ts";
+import { InputError } from "../../lib/base/io.ts";
 
 /** Reads a text file; a missing file is an {@linkcode InputError} saying what was expected. */
 export async function readText(path: string, what?: string): Promise<string> {

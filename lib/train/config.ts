@@ -1,0 +1,93 @@
+/**
+ * The training configuration of the paper's Algorithm 1 (`lib/PAPER.md`,
+ * "Algorithm 1"), its defaults, the learning-rate schedule and the shape of
+ * the data and of the training log. Steps, learning rate, momentum, decay,
+ * pair ratio and margin period are not given by the paper [U]: they are
+ * config values with documented defaults (`lib/PAPER.md`, "What the paper
+ * leaves open, and our defaults"). `lib/train/train.ts` re-exports all of it.
+ *
+ * @module
+ */
+import type { Signal } from "./losses.ts";
+
+/** Training hyper-parameters; [U] = not given by the paper. */
+export interface TrainConfig {
+  /** SGD steps. [U] */
+  steps: number;
+  /** Pairs per step; each pair is two images, so 32 pairs = batch 64. [U] */
+  pairsPerBatch: number;
+  /** Fraction of same-identity pairs in a batch. [U] */
+  positiveFraction: number;
+  /** Weight of the verification signal; 0 = identification only, Infinity = verification only. */
+  lambda: number;
+  /** Verification signal (Table 1). */
+  signal: Signal;
+  /** Initial learning rate. [U] */
+  learningRate: number;
+  /** Learning-rate schedule: `exp` decays to `learningRate * finalLrRatio`; `step` divides by 10 at 50 % and 75 %; `constant`. [U] */
+  lrSchedule: "exp" | "step" | "constant";
+  /** Final / initial learning rate for `exp`. [U] */
+  finalLrRatio: number;
+  /** SGD momentum. [U] */
+  momentum: number;
+  /** L2 weight decay on weights (not biases). [U] */
+  weightDecay: number;
+  /** Initial margin m. [U] */
+  margin: number;
+  /** Re-set m every K steps... [S; K U] */
+  marginEvery: number;
+  /** ...from the last W training pairs. [U] */
+  marginWindow: number;
+  /** Checkpoint every N steps (0 = only at the end). */
+  checkpointEvery: number;
+  /** Seed of initialisation and pair sampling. */
+  seed: number;
+}
+
+/** Defaults used by the experiments unless a profile overrides them. */
+export const DEFAULT_TRAIN: TrainConfig = {
+  steps: 1000,
+  pairsPerBatch: 32,
+  positiveFraction: 0.5,
+  lambda: 0.05,
+  signal: "l2",
+  learningRate: 0.01,
+  lrSchedule: "exp",
+  finalLrRatio: 0.1,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  margin: 1,
+  marginEvery: 20,
+  marginWindow: 2048,
+  checkpointEvery: 200,
+  seed: 1,
+};
+
+/** Labelled face crops to train on. */
+export interface TrainData {
+  images: Uint8Array;
+  shape: [number, number, number];
+  labels: Int32Array;
+}
+
+/** Learning rate at `step` of `config.steps`. */
+export function learningRateAt(step: number, config: TrainConfig): number {
+  const t = step / Math.max(1, config.steps);
+  switch (config.lrSchedule) {
+    case "constant":
+      return config.learningRate;
+    case "step":
+      return config.learningRate * (t < 0.5 ? 1 : t < 0.75 ? 0.1 : 0.01);
+    case "exp":
+      return config.learningRate * Math.pow(config.finalLrRatio, t);
+  }
+}
+
+/** One line of the training log, after step `step` (1-based). */
+export interface TrainLogEntry {
+  step: number;
+  identLoss: number;
+  verifLoss: number;
+  margin: number;
+  lr: number;
+}
