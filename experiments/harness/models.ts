@@ -172,9 +172,14 @@ export async function ensureModel(
     await Deno.remove(final).catch(() => {});
     await Deno.remove(ckpt).catch(() => {});
   } else if (await exists(final)) {
-    return handle(await loadModel(final), false);
+    return handle(
+      await loadModel(final, { paths: ctx.backend.paths }),
+      false,
+    );
   }
-  const net = createDeepID2(plan.model, ctx.flags.seed);
+  const net = createDeepID2(plan.model, ctx.flags.seed, {
+    paths: ctx.backend.paths,
+  });
   const set = subsetTrain(ctx.dataset.train, plan.identities, ctx.flags.seed);
   const r = await train(net, set, plan.train, {
     checkpointPath: ckpt,
