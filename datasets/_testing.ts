@@ -46,7 +46,11 @@ export async function rejectsWith(
   return msg;
 }
 
-/** A tiny synthetic set: 6 + 3 CelebA identities, 8 LFW people in 2 folds. */
+/**
+ * A tiny synthetic set: 6 + 3 CelebA identities, 8 LFW test people in 2
+ * folds, 4 LFW validation people (View 1: 5 + 5 same pairs, one of each kind
+ * per validation fold).
+ */
 export const TINY: SynthParams = {
   ...SYNTH_PROFILES.smoke,
   identities: 6,
@@ -56,5 +60,8 @@ export const TINY: SynthParams = {
   testImagesPerIdentity: { min: 1, max: 3 },
   folds: 2,
   pairsPerFold: 3,
+  validationIdentities: 4,
+  validationDevTrainPairs: 5,
+  validationDevTestPairs: 5,
   seed: 11,
 };

@@ -14,7 +14,9 @@
  *   leftmouth_y rightmouth_x rightmouth_y`, then `000001.jpg x1 y1 ... x5 y5`;
  * - `list_eval_partition.txt` (optional): lines `000001.jpg 0|1|2`
  *   (train / val / test). Parsed and validated; the ConvNet / held-out split
- *   of the paper is by identity instead (datasets/mod.ts).
+ *   of the paper is by identity instead (datasets/mod.ts), and the
+ *   identities with images in partition 1 become the validation identities
+ *   when the LFW folder has no View 1 files.
  *
  * Images are aligned by their 5 landmarks (datasets/crop.ts).
  *

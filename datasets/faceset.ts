@@ -118,12 +118,28 @@ export function subsetIdentities(
   set: FaceSet,
   identityIndices: readonly number[],
 ): FaceSet {
+  return subsetIdentitiesIndexed(set, identityIndices).set;
+}
+
+/**
+ * {@linkcode subsetIdentities}, and `index`: for each image of `set`, its
+ * index in the subset or -1 (to re-point pairs at the subset). Images keep
+ * their order.
+ */
+export function subsetIdentitiesIndexed(
+  set: FaceSet,
+  identityIndices: readonly number[],
+): { set: FaceSet; index: Int32Array } {
   const newLabel = new Int32Array(set.identities.length).fill(-1);
   identityIndices.forEach((id, k) => newLabel[id] = k);
   const per = set.shape[0] * set.shape[1] * set.shape[2];
   const keep: number[] = [];
+  const index = new Int32Array(set.labels.length).fill(-1);
   for (let i = 0; i < set.labels.length; i++) {
-    if (newLabel[set.labels[i]] >= 0) keep.push(i);
+    if (newLabel[set.labels[i]] >= 0) {
+      index[i] = keep.length;
+      keep.push(i);
+    }
   }
   const images = new Uint8Array(keep.length * per);
   const labels = new Int32Array(keep.length);
@@ -134,10 +150,13 @@ export function subsetIdentities(
     paths.push(set.paths[i]);
   });
   return {
-    images,
-    shape: [...set.shape],
-    labels,
-    identities: identityIndices.map((i) => set.identities[i]),
-    paths,
+    set: {
+      images,
+      shape: [...set.shape],
+      labels,
+      identities: identityIndices.map((i) => set.identities[i]),
+      paths,
+    },
+    index,
   };
 }

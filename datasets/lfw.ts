@@ -12,12 +12,20 @@
  *   some copies lack the header line, then folds are the runs of same-pair
  *   lines followed by different-pair lines;
  * - View 1 `pairsDevTrain.txt` / `pairsDevTest.txt`: a single count line N,
- *   then N same and N different pairs (one fold);
+ *   then N same and N different pairs (one fold). When both are there they
+ *   are the validation pairs ({@linkcode LfwData.validation}), on which
+ *   settings are chosen so that View 2 stays the test;
  * - `people.txt` (View 2: fold count, then per fold a count line and
  *   `name images` lines) and `peopleDevTrain.txt` / `peopleDevTest.txt`
  *   (View 1: a count line, then `name images` lines).
  *
  * Images are cropped by the fixed LFW crop of datasets/crop.ts (no landmarks).
+ *
+ * On real LFW, View 1 and View 2 share many people: LFW's protocol uses View
+ * 1 for model selection and View 2 for the reported numbers, without
+ * requiring the people to differ (Huang et al. 2007). On the synthetic set
+ * (datasets/synthfaces.ts) the View 1 people are extra people found nowhere
+ * else.
  *
  * @module
  */
@@ -31,7 +39,9 @@ import {
   noneSkipped,
   noteSkipped,
   type Skipped,
+  subsetIdentitiesIndexed,
 } from "./faceset.ts";
+import { foldShortfall, VALIDATION_FOLDS, view1Folds } from "./validation.ts";
 
 /** One line of an LFW pairs file. */
 export interface LfwPairEntry {
@@ -292,6 +302,9 @@ export async function readPeople(path: string): Promise<LfwPeopleEntry[]> {
   return out;
 }
 
+/** The View 1 pairs files, in the order their pairs are concatenated. */
+export const LFW_VIEW1_FILES = ["pairsDevTrain.txt", "pairsDevTest.txt"];
+
 /** Image folders looked for under an LFW root, in order of preference. */
 export const LFW_IMAGE_DIRS = ["lfw-deepfunneled", "lfw-funneled", "lfw"];
 
@@ -301,7 +314,8 @@ const IMAGE_EXT = /\.(jpe?g|png)$/i;
 export function lfwExpected(root: string): string {
   return `expected an LFW folder: ${root}/lfw/<Name>/<Name>_0001.jpg ... ` +
     `(or lfw-funneled/, lfw-deepfunneled/; .jpg or .png) and ${root}/pairs.txt ` +
-    `(people.txt optional)`;
+    `(people.txt optional; View 1 ${LFW_VIEW1_FILES.join(" and ")} optional, ` +
+    `both or neither)`;
 }
 
 /**
@@ -397,13 +411,36 @@ export interface LoadLfwOptions {
   quiet?: boolean;
 }
 
+/** The validation split of an LFW folder: its View 1 pairs. */
+export interface LfwValidation {
+  /**
+   * Every image of the people named in the View 1 pairs files, sorted by
+   * name then number.
+   */
+  set: FaceSet;
+  /**
+   * The pairs of both View 1 files indexing into `set`, in
+   * {@linkcode VALIDATION_FOLDS} folds assigned by `view1Folds`
+   * (datasets/validation.ts), ordered by fold, same pairs first.
+   */
+  pairs: Pair[];
+  /** The View 1 files read. */
+  files: string[];
+}
+
 /** A loaded LFW folder. */
 export interface LfwData {
-  /** Every image in the image folder, sorted by name then number. */
+  /**
+   * The test images: every image in the image folder, sorted by name then
+   * number, except those of people named in the View 1 files but not in the
+   * pairs file (on the synthetic set: exactly the validation people).
+   */
   set: FaceSet;
   /** Pairs indexing into `set`. */
   pairs: Pair[];
   numFolds: number;
+  /** View 1 as validation split, or null when the folder has no View 1 files. */
+  validation: LfwValidation | null;
   skipped: Skipped;
   /** The crop cache folder. */
   cache: string;
@@ -411,8 +448,10 @@ export interface LfwData {
 }
 
 /**
- * Loads an LFW folder: validates pairs (and people.txt when present) against
- * the images, crops every image (cached) and resolves the pairs.
+ * Loads an LFW folder: validates pairs (and the people files when present)
+ * against the images, crops every image (cached) and resolves the pairs;
+ * with both View 1 files, also the validation split (one of them alone is an
+ * InputError).
  */
 export async function loadLfw(
   root: string,
@@ -424,6 +463,7 @@ export async function loadLfw(
     throw new InputError(pairsPath, 0, `file not found; ${lfwExpected(root)}`);
   }
   const entries = await readPairs(pairsPath);
+  const view1 = await readView1(root);
   const images = await scanLfwImages(root, imageDir);
   if (images.length === 0) {
     throw new InputError(
@@ -452,8 +492,9 @@ export async function loadLfw(
     }
     return -1;
   };
-  const peoplePath = `${root}/people.txt`;
-  if (await exists(peoplePath)) {
+  const peopleFiles = ["people.txt", "peopleDevTrain.txt", "peopleDevTest.txt"];
+  for (const peoplePath of peopleFiles.map((f) => `${root}/${f}`)) {
+    if (!(await exists(peoplePath))) continue;
     for (const p of await readPeople(peoplePath)) {
       for (let n = 1; n <= p.count; n++) {
         if (find(p.name, n, peoplePath, p.line) < 0) {
@@ -466,20 +507,31 @@ export async function loadLfw(
       }
     }
   }
-  const resolved: { e: LfwPairEntry; i: number; j: number }[] = [];
-  for (const e of entries) {
-    const i = find(e.name1, e.n1, pairsPath, e.line);
-    const j = find(e.name2, e.n2, pairsPath, e.line);
-    if (i < 0 || j < 0) {
-      noteSkipped(
-        skipped,
-        "pairs",
-        `${pairsPath}:${e.line}: image missing`,
-      );
-      continue;
+  type Resolved = { e: LfwPairEntry; file: string; i: number; j: number };
+  const resolve = (list: { e: LfwPairEntry; file: string }[]) => {
+    const out: Resolved[] = [];
+    for (const { e, file } of list) {
+      const i = find(e.name1, e.n1, file, e.line);
+      const j = find(e.name2, e.n2, file, e.line);
+      if (i < 0 || j < 0) {
+        noteSkipped(skipped, "pairs", `${file}:${e.line}: image missing`);
+        continue;
+      }
+      out.push({ e, file, i, j });
     }
-    resolved.push({ e, i, j });
-  }
+    return out;
+  };
+  const resolved = resolve(entries.map((e) => ({ e, file: pairsPath })));
+  // View 1 has no folds of its own; these are for threshold selection only.
+  const folds1 = view1 ? view1Folds(view1.entries.map((x) => x.e)) : [];
+  const resolved1 = view1
+    ? resolve(
+      view1.entries.map(({ e, file }, k) => ({
+        e: { ...e, fold: folds1[k] },
+        file,
+      })),
+    )
+    : [];
 
   const names = [...new Set(images.map((im) => im.name))];
   const nameIndex = new Map(names.map((n, i) => [n, i]));
@@ -494,7 +546,7 @@ export async function loadLfw(
     cacheDir: options.cacheDir,
     quiet: options.quiet,
   });
-  const { set, keptIndex } = assembleFaceSet(sources, {
+  const assembled = assembleFaceSet(sources, {
     labels: images.map((im) => nameIndex.get(im.name)!),
     identities: names,
     crops,
@@ -502,20 +554,65 @@ export async function loadLfw(
     skipBadImages: options.skipBadImages,
     skipped,
   });
-  const pairs: Pair[] = [];
-  for (const { e, i, j } of resolved) {
-    const a = keptIndex[i], b = keptIndex[j];
-    if (a < 0 || b < 0) {
-      noteSkipped(skipped, "pairs", `${pairsPath}:${e.line}: bad image`);
-      continue;
+  const all = assembled.set;
+  const keptIndex = assembled.keptIndex;
+  // People named only in View 1 are validation people, not test people.
+  const inPairs = new Set(entries.flatMap((e) => [e.name1, e.name2]));
+  const view1Names = new Set(
+    view1?.entries.flatMap(({ e }) => [e.name1, e.name2]) ?? [],
+  );
+  const ids = names.map((_, k) => k);
+  const testIds = ids.filter((k) =>
+    inPairs.has(names[k]) || !view1Names.has(names[k])
+  );
+  const test = testIds.length === names.length
+    ? { set: all, index: Int32Array.from(all.labels, (_, i) => i) }
+    : subsetIdentitiesIndexed(all, testIds);
+  const toPairs = (list: Resolved[], index: Int32Array) => {
+    const out: Pair[] = [];
+    for (const { e, file, i, j } of list) {
+      const a = keptIndex[i] < 0 ? -1 : index[keptIndex[i]];
+      const b = keptIndex[j] < 0 ? -1 : index[keptIndex[j]];
+      if (a < 0 || b < 0) {
+        noteSkipped(skipped, "pairs", `${file}:${e.line}: bad image`);
+        continue;
+      }
+      out.push({ fold: e.fold, same: e.same, a, b });
     }
-    pairs.push({ fold: e.fold, same: e.same, a, b });
-  }
+    return out;
+  };
+  const pairs = toPairs(resolved, test.index);
   const numFolds = entries.reduce((m, e) => Math.max(m, e.fold + 1), 0);
+  let validation: LfwValidation | null = null;
+  if (view1) {
+    const v = subsetIdentitiesIndexed(
+      all,
+      ids.filter((k) => view1Names.has(names[k])),
+    );
+    const vPairs = toPairs(resolved1, v.index)
+      .map((p, k) => ({ p, k }))
+      .sort((x, y) =>
+        x.p.fold - y.p.fold || Number(y.p.same) - Number(x.p.same) ||
+        x.k - y.k
+      )
+      .map((x) => x.p);
+    const short = foldShortfall(vPairs);
+    if (short) {
+      throw new InputError(
+        view1.files[0],
+        0,
+        `the View 1 files (${
+          view1.files.join(", ")
+        }) give too few validation pairs: ${short}; add pairs to them, or remove both files to take the validation identities from the training data`,
+      );
+    }
+    validation = { set: v.set, pairs: vPairs, files: view1.files };
+  }
   return {
-    set,
+    set: test.set,
     pairs,
     numFolds,
+    validation,
     skipped,
     cache: crops.cache,
     info: {
@@ -523,10 +620,50 @@ export async function loadLfw(
       root,
       imageDir: imageDir || ".",
       pairsFile: pairsPath,
-      images: set.labels.length,
-      identities: names.length,
+      images: test.set.labels.length,
+      identities: test.set.identities.length,
       pairs: pairs.length,
+      view1: validation
+        ? {
+          files: validation.files,
+          images: validation.set.labels.length,
+          identities: validation.set.identities.length,
+          pairs: validation.pairs.length,
+          numFolds: VALIDATION_FOLDS,
+          onlyInView1: names.length - testIds.length,
+        }
+        : null,
       cacheBuilt: crops.built,
     },
   };
+}
+
+/**
+ * Reads both View 1 pairs files of an LFW root, or returns null when neither
+ * is there; one without the other is an InputError naming both.
+ */
+async function readView1(
+  root: string,
+): Promise<
+  { files: string[]; entries: { e: LfwPairEntry; file: string }[] } | null
+> {
+  const files = LFW_VIEW1_FILES.map((f) => `${root}/${f}`);
+  const present = await Promise.all(files.map((f) => exists(f)));
+  if (present.every((p) => !p)) return null;
+  if (!present.every((p) => p)) {
+    const missing = files.filter((_, k) => !present[k]);
+    const found = files.filter((_, k) => present[k]);
+    throw new InputError(
+      missing[0],
+      0,
+      `file not found, but ${found.join(", ")} is there (LFW View 1 has both ${
+        LFW_VIEW1_FILES.join(" and ")
+      }; restore the missing one, or remove the other to take the validation identities from the training data)`,
+    );
+  }
+  const entries: { e: LfwPairEntry; file: string }[] = [];
+  for (const file of files) {
+    for (const e of await readPairs(file)) entries.push({ e, file });
+  }
+  return { files, entries };
 }

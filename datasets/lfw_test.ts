@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { loadLfw, readPairs, readPeople } from "./lfw.ts";
 import { DEFAULT_CROP } from "./crop.ts";
-import { rejectsWith, TESTDATA, tinyCopy } from "./_testing.ts";
+import { rejectsWith, TESTDATA, TINY, tinyCopy } from "./_testing.ts";
+import { generateSynth } from "./synthfaces.ts";
 
 const T = TESTDATA;
 
@@ -276,5 +277,112 @@ Deno.test("loadLfw: empty or wrong folder says what was expected", async () => {
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadLfw: View 1 files give the validation split in 10 folds; their people leave the test set", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await generateSynth(root, TINY, { quiet: true, contactSheet: false });
+    const lfw = `${root}/lfw`;
+    const opts = {
+      crop: DEFAULT_CROP,
+      cacheDir: `${root}/.cache`,
+      quiet: true,
+    };
+    const d = await loadLfw(lfw, opts);
+    const v = d.validation!;
+    assert.deepEqual(v.files, [
+      `${lfw}/pairsDevTrain.txt`,
+      `${lfw}/pairsDevTest.txt`,
+    ]);
+    const view1 = [
+      ...await readPairs(`${lfw}/pairsDevTrain.txt`),
+      ...await readPairs(`${lfw}/pairsDevTest.txt`),
+    ];
+    const vNames = new Set(view1.flatMap((e) => [e.name1, e.name2]));
+    assert.deepEqual(new Set(v.set.identities), vNames);
+    assert.ok(v.set.paths.every((p) => vNames.has(p.split("/")[1])));
+    // the test set: exactly the other people, and its pairs still resolve
+    assert.ok(d.set.identities.every((n) => !vNames.has(n)));
+    assert.equal(d.set.identities.length, TINY.testIdentities);
+    const entries = await readPairs(`${lfw}/pairs.txt`);
+    assert.equal(d.pairs.length, entries.length);
+    d.pairs.forEach((p, i) => {
+      assert.equal(d.set.identities[d.set.labels[p.a]], entries[i].name1);
+      assert.equal(d.set.identities[d.set.labels[p.b]], entries[i].name2);
+    });
+    // 5 + 5 same pairs: the k-th same (and k-th different) is in fold k
+    assert.equal(v.pairs.length, view1.length);
+    for (let f = 0; f < 10; f++) {
+      const inFold = v.pairs.filter((p) => p.fold === f);
+      assert.deepEqual(inFold.map((p) => p.same), [true, false]);
+    }
+    const sameEntries = view1.filter((e) => e.same);
+    for (const p of v.pairs) {
+      assert.equal(v.set.labels[p.a] === v.set.labels[p.b], p.same);
+      if (!p.same) continue;
+      const e = sameEntries[p.fold];
+      assert.equal(v.set.identities[v.set.labels[p.a]], e.name1);
+      assert.ok(v.set.paths[p.a].endsWith(`_000${e.n1}.jpg`));
+      assert.ok(v.set.paths[p.b].endsWith(`_000${e.n2}.jpg`));
+    }
+    assert.equal((d.info.view1 as { onlyInView1: number }).onlyInView1, 4);
+    // As in real LFW, a View 1 person who is also in pairs.txt stays a test
+    // person (and is in the validation set too).
+    const t = entries[0].name1;
+    const path = `${lfw}/pairsDevTest.txt`;
+    const lines = (await Deno.readTextFile(path)).trim().split("\n");
+    const last = lines[lines.length - 1].split("\t");
+    lines[lines.length - 1] = [last[0], last[1], t, "1"].join("\t");
+    await Deno.writeTextFile(path, lines.join("\n") + "\n");
+    const shared = await loadLfw(lfw, opts);
+    assert.ok(shared.set.identities.includes(t));
+    assert.ok(shared.validation!.set.identities.includes(t));
+    assert.equal(shared.set.identities.length, TINY.testIdentities);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("loadLfw: one View 1 file without the other, or too few View 1 pairs, is an InputError saying how to recover", async () => {
+  const root = await tinyCopy();
+  try {
+    const lfw = `${root}/lfw`;
+    const opts = {
+      crop: DEFAULT_CROP,
+      cacheDir: `${root}/.cache`,
+      quiet: true,
+    };
+    await Deno.writeTextFile(
+      `${lfw}/pairsDevTrain.txt`,
+      "1\nKofi_Pereira\t1\t2\nKofi_Pereira\t1\tRosa_Petrov\t1\n",
+    );
+    await rejectsWith(
+      loadLfw(lfw, opts),
+      `${lfw}/pairsDevTest.txt: file not found, but ${lfw}/pairsDevTrain.txt is there`,
+      "restore the missing one, or remove the other",
+    );
+    await Deno.writeTextFile(
+      `${lfw}/pairsDevTest.txt`,
+      "1\nPaula_Schmidt\t1\t2\nPaula_Schmidt\t2\tRosa_Petrov\t2\n",
+    );
+    await rejectsWith(
+      loadLfw(lfw, opts),
+      `${lfw}/pairsDevTrain.txt: the View 1 files`,
+      "fold 1 has no same pair (2 same and 2 different pairs in all",
+      "remove both files",
+    );
+    await Deno.writeTextFile(
+      `${lfw}/pairsDevTest.txt`,
+      "1\nPaula_Schmidt\t1\t3\nPaula_Schmidt\t2\tRosa_Petrov\t2\n",
+    );
+    await rejectsWith(
+      loadLfw(lfw, opts),
+      `${lfw}/pairsDevTest.txt:2: image not found: `,
+      "Paula_Schmidt_0003.jpg",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -8,9 +8,24 @@
  * - `train` and `heldOut`: CelebA identities split, seeded and
  *   identity-disjoint, into ConvNet-training identities and held-out ones
  *   for Joint Bayesian (paper: 8192 and 1985 of CelebFaces+' 10,177);
- * - `test` and `pairs`: every LFW image, and the pairs of `pairs.txt`.
+ * - `validation` and `validationPairs`: the faces and 10-fold pairs on which
+ *   settings are chosen, never on the test pairs; from the first of
+ *   (a) LFW View 1, when `lfw/pairsDevTrain.txt` and `lfw/pairsDevTest.txt`
+ *       exist (real LFW ships them, the synthetic set writes them): the
+ *       images of the people they name, and their pairs in 10 folds
+ *       (datasets/validation.ts, `view1Folds`);
+ *   (b) CelebA's `list_eval_partition.txt`: the identities with images in
+ *       partition 1 ("valid"), taken out of the train / held-out pool, with
+ *       seeded pairs (`buildVerificationPairs`);
+ *   (c) otherwise a seeded share of the training identities (5 %, at least
+ *       2: `DEFAULT_VALIDATION_FRACTION`; or `validationIdentities`), taken
+ *       out of the pool likewise, with seeded pairs;
+ * - `test` and `pairs`: every LFW image except those of people named only in
+ *   View 1, and the pairs of `pairs.txt`.
  *
- * Training and test identities that share a name are refused. `--data synth`
+ * Training (train, held-out, and validation of routes b and c) and test
+ * identities that share a name are refused, and so are validation
+ * identities that also train or are held out. `--data synth`
  * first generates the synthetic set (datasets/synthfaces.ts) into
  * `.cache/synth/<hash of its parameters>/` — into a temp folder renamed into
  * place, so an interrupted generation is never used — and then loads it
@@ -23,10 +38,18 @@ import { exists, InputError, sha256Hex } from "../lib/base/io.ts";
 import { Rng } from "../lib/base/rng.ts";
 import type { Dataset, FaceSet } from "../lib/faces.ts";
 import type { CropOptions } from "./types.ts";
-import { celebaExpected, loadCeleba } from "./celeba.ts";
+import { CELEBA_FILES, celebaExpected, loadCeleba } from "./celeba.ts";
 import { foldersExpected, loadFolders } from "./folders.ts";
-import { lfwExpected, loadLfw } from "./lfw.ts";
+import { LFW_VIEW1_FILES, lfwExpected, loadLfw } from "./lfw.ts";
 import { type Skipped, skippedTotal, subsetIdentities } from "./faceset.ts";
+import {
+  buildVerificationPairs,
+  carveValidationIdentities,
+  DEFAULT_VALIDATION_FRACTION,
+  defaultValidationCount,
+  foldShortfall,
+  VALIDATION_FOLDS,
+} from "./validation.ts";
 import {
   generateSynth,
   SYNTH_PROFILES,
@@ -40,7 +63,12 @@ import { DEFAULT_CROP } from "./crop.ts";
 export { SYNTH_PROFILES };
 export type { CropOptions, Dataset, FaceSet, SynthParams };
 export { DEFAULT_CROP };
-export { readPairs } from "./lfw.ts";
+export { LFW_VIEW1_FILES, readPairs } from "./lfw.ts";
+export {
+  buildVerificationPairs,
+  DEFAULT_VALIDATION_FRACTION,
+  VALIDATION_FOLDS,
+} from "./validation.ts";
 export type { LfwPairEntry } from "./lfw.ts";
 
 /** Paper's CelebFaces+ split: identities training the ConvNet / held out. */
@@ -62,9 +90,17 @@ export interface LoadDatasetOptions {
   trainIdentities?: number;
   /**
    * Held-out identities for Joint Bayesian (default: the synthetic profile's
-   * count, or for real data 1985 scaled by identities / 10,177).
+   * count, or for real data 1985 scaled by identities / 10,177, counting the
+   * identities left after the validation ones are set aside).
    */
   heldOutIdentities?: number;
+  /**
+   * Validation identities to carve out of the training identities when the
+   * data has neither LFW View 1 nor a CelebA validation partition (route (c)
+   * of the module doc; default: 5 % of the identities, at least 2). Not used
+   * by the other routes, whose files fix the validation identities.
+   */
+  validationIdentities?: number;
   /** Seed of the identity split. */
   seed: number;
   /** Skip (and count) entries whose image file is missing. */
@@ -221,6 +257,8 @@ export async function loadDataset(
     set: FaceSet;
     skipped: Skipped;
     info: Record<string, unknown>;
+    /** CelebA partition of each image (-1 unknown); absent for folders. */
+    partition?: Int8Array;
   };
   if (await exists(`${root}/celeba`)) {
     trainSource = await loadCeleba(`${root}/celeba`, common);
@@ -236,30 +274,137 @@ export async function loadDataset(
 
   const all = trainSource.set;
   const n = all.identities.length;
+  // ---- validation identities: routes (a), (b), (c) of the module doc ----
+  let carved: number[] = []; // identities of `all` set aside (routes b, c)
+  let validationInfo: Record<string, unknown>;
+  if (lfw.validation) {
+    validationInfo = { source: "lfw-view1", files: lfw.validation.files };
+  } else {
+    const partition = trainSource.partition;
+    const inValid = new Set<number>();
+    partition?.forEach((p, i) => {
+      if (p === 1) inValid.add(all.labels[i]);
+    });
+    if (inValid.size > 0) {
+      carved = [...inValid].sort((a, b) => a - b);
+      validationInfo = {
+        source: "celeba-partition",
+        file: `${root}/celeba/${CELEBA_FILES.partition}`,
+        pairSeed: options.seed,
+      };
+    } else {
+      const count = options.validationIdentities ?? defaultValidationCount(n);
+      try {
+        carved = carveValidationIdentities(all, { count, seed: options.seed });
+      } catch (e) {
+        throw new InputError(
+          root,
+          0,
+          `${(e as Error).message} (with neither LFW View 1 files, lfw/${
+            LFW_VIEW1_FILES.join(" and lfw/")
+          }, nor CelebA's ${CELEBA_FILES.partition} with validation images, the validation identities are carved out of the training data; add View 1 files, or use data with more identities)`,
+        );
+      }
+      validationInfo = {
+        source: "carved",
+        count,
+        ...(options.validationIdentities === undefined
+          ? { fraction: DEFAULT_VALIDATION_FRACTION }
+          : {}),
+        seed: options.seed,
+      };
+    }
+  }
+  const isCarved = new Uint8Array(n);
+  for (const id of carved) isCarved[id] = 1;
+  const pool = all.identities.map((_, i) => i).filter((i) => !isCarved[i]);
+
   const heldOut = options.heldOutIdentities ??
     (synth ? params.heldOutIdentities : Math.min(
       PAPER_SPLIT.heldOut,
-      Math.round(n * PAPER_SPLIT.heldOut / 10177),
+      Math.round(pool.length * PAPER_SPLIT.heldOut / 10177),
     ));
-  const train = options.trainIdentities ?? n - heldOut;
-  const split = splitIdentities(n, { train, heldOut, seed: options.seed });
-  const trainSet = subsetIdentities(all, split.train);
-  const heldOutSet = subsetIdentities(all, split.heldOut);
-  const overlap = [
-    ...new Set([
-      ...overlappingIdentities(trainSet, lfw.set),
-      ...overlappingIdentities(heldOutSet, lfw.set),
-    ]),
-  ].sort();
-  if (overlap.length > 0) {
-    const shown = overlap.slice(0, 20).join(", ");
+  const train = options.trainIdentities ?? pool.length - heldOut;
+  let split: { train: number[]; heldOut: number[] };
+  try {
+    split = splitIdentities(pool.length, {
+      train,
+      heldOut,
+      seed: options.seed,
+    });
+  } catch (e) {
+    if (carved.length === 0) throw e;
+    throw new Error(
+      `${
+        (e as Error).message
+      } once its ${carved.length} validation identities are set aside`,
+    );
+  }
+  // `pool` is ascending, so the mapped lists stay sorted.
+  const trainSet = subsetIdentities(all, split.train.map((i) => pool[i]));
+  const heldOutSet = subsetIdentities(all, split.heldOut.map((i) => pool[i]));
+  const validationSet = lfw.validation
+    ? lfw.validation.set
+    : subsetIdentities(all, carved);
+
+  const refuse = (names: string[], what: string, why: string) => {
+    if (names.length === 0) return;
+    const shown = names.slice(0, 20).join(", ");
     throw new InputError(
       root,
       0,
-      `${overlap.length} identities are in both the training data and the test set: ${shown}${
-        overlap.length > 20 ? ", ..." : ""
-      } (training and test identities must be disjoint; remove them from the training data)`,
+      `${names.length} identities are in both ${what}: ${shown}${
+        names.length > 20 ? ", ..." : ""
+      } (${why})`,
     );
+  };
+  const fromTraining = lfw.validation
+    ? [trainSet, heldOutSet]
+    : [trainSet, heldOutSet, validationSet];
+  refuse(
+    [
+      ...new Set(
+        fromTraining.flatMap((s) => overlappingIdentities(s, lfw.set)),
+      ),
+    ].sort(),
+    "the training data and the test set",
+    "training and test identities must be disjoint; remove them from the training data",
+  );
+  const validationFrom = lfw.validation
+    ? `LFW View 1 (${lfw.validation.files.join(", ")})`
+    : `validation identities (${validationInfo.source})`;
+  refuse(
+    [
+      ...new Set([
+        ...overlappingIdentities(validationSet, trainSet),
+        ...overlappingIdentities(validationSet, heldOutSet),
+      ]),
+    ].sort(),
+    `the validation set, from ${validationFrom}, and the training or held-out identities`,
+    `validation identities must not train or be held out; remove them from the training data${
+      lfw.validation ? ", or their pairs from the View 1 files" : ""
+    }`,
+  );
+
+  let validationPairs = lfw.validation?.pairs;
+  if (!validationPairs) {
+    validationPairs = buildVerificationPairs(validationSet, {
+      seed: options.seed,
+    });
+    const short = foldShortfall(validationPairs);
+    if (short) {
+      throw new InputError(
+        root,
+        0,
+        `the ${validationSet.identities.length} validation identities (${validationInfo.source}) give too few validation pairs: ${short}; add LFW View 1 files (lfw/${
+          LFW_VIEW1_FILES.join(", lfw/")
+        }), ${
+          validationInfo.source === "carved"
+            ? "carve out more validation identities (validationIdentities), "
+            : ""
+        }or use identities with more images`,
+      );
+    }
   }
   const describe = (s: FaceSet) => ({
     identities: s.identities.length,
@@ -268,6 +413,8 @@ export async function loadDataset(
   return {
     train: trainSet,
     heldOut: heldOutSet,
+    validation: validationSet,
+    validationPairs,
     test: lfw.set,
     pairs: lfw.pairs,
     numFolds: lfw.numFolds,
@@ -279,6 +426,12 @@ export async function loadDataset(
       splitSeed: options.seed,
       train: describe(trainSet),
       heldOut: describe(heldOutSet),
+      validation: {
+        ...validationInfo,
+        ...describe(validationSet),
+        pairs: validationPairs.length,
+        numFolds: VALIDATION_FOLDS,
+      },
       test: describe(lfw.set),
       pairs: lfw.pairs.length,
       numFolds: lfw.numFolds,

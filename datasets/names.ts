@@ -311,15 +311,23 @@ export function randomName(rng: Rng): string {
   return p === "Mac" ? `${given}_Mac${sur}` : `${given}_${p}_${sur}`;
 }
 
-/** `n` distinct names, drawn in a deterministic order from `rng`. */
-export function uniqueNames(rng: Rng, n: number): string[] {
+/**
+ * `n` distinct names, drawn in a deterministic order from `rng`, none of them
+ * in `avoid` (names another split already uses). An empty `avoid` draws
+ * exactly the names it drew before the parameter existed.
+ */
+export function uniqueNames(
+  rng: Rng,
+  n: number,
+  avoid: ReadonlySet<string> = new Set(),
+): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   let tries = 0;
   while (out.length < n) {
     let name = randomName(rng);
     if (++tries > 50 * n + 1000) name = `${name}_${out.length + 1}`;
-    if (seen.has(name)) continue;
+    if (seen.has(name) || avoid.has(name)) continue;
     seen.add(name);
     out.push(name);
   }

@@ -199,10 +199,11 @@ export async function runPrepare(
   const sk = ds.info.skipped as { train: number; test: number };
   return {
     format: "synth",
+    // The four splits are disjoint on the synthetic set.
     images: ds.train.labels.length + ds.heldOut.labels.length +
-      ds.test.labels.length,
+      ds.validation.labels.length + ds.test.labels.length,
     identities: ds.train.identities.length + ds.heldOut.identities.length +
-      ds.test.identities.length,
+      ds.validation.identities.length + ds.test.identities.length,
     pairs: ds.pairs.length,
     skipped: sk.train + sk.test,
     cache: root,

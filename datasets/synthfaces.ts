@@ -14,16 +14,28 @@
  *   (View 2: `folds<TAB>n` header, per fold n same then n different pairs,
  *   folds disjoint in identities) and `people.txt` — formats as in Huang et
  *   al. 2007 (datasets/lfw.ts);
+ * - `OUT/lfw/pairsDevTrain.txt`, `pairsDevTest.txt` (View 1: a count line
+ *   N, then N same and N different pairs) and `peopleDevTrain.txt`,
+ *   `peopleDevTest.txt`: the validation split. Its people are extra
+ *   LFW-format people in the same `lfw/lfw/` tree, rendered like the test
+ *   people, named like no training, held-out or test person, and
+ *   identity-disjoint between the two files (as in LFW); `pairs.txt` names
+ *   only test people. The loader (datasets/mod.ts) takes them as
+ *   `validation`;
  * - `OUT/contact_sheet.jpg`: a few identities x images, with their 55x47
  *   aligned crops, so a person can see what the model learns from;
  * - `OUT/synth.json`: the parameters and counts, written last.
  *
- * CelebA and LFW identities are drawn from disjoint seed streams, so training
- * and test identities are disjoint; LFW names are unique.
+ * CelebA, LFW test and validation identities are drawn from disjoint seed
+ * streams, so training, test and validation identities are disjoint; LFW
+ * names are unique. The validation people draw only from their own streams
+ * (`synth-validation`, `validation-id-*`, `validation-img-*`), so adding
+ * them left every CelebA and test image byte-identical to version 2.
  *
  * CLI: `deno task synth --out DIR [--profile smoke|quick] [--identities N]
  * [--held-out N] [--images-per-identity K|MIN-MAX] [--test-identities M]
  * [--test-images-per-identity K|MIN-MAX] [--pairs-per-fold P] [--folds F]
+ * [--validation-identities V] [--dev-train-pairs P] [--dev-test-pairs P]
  * [--difficulty D] [--seed S] [--quiet]` (the flags: {@linkcode SYNTH_FLAGS});
  * prints one JSON line.
  *
@@ -46,6 +58,8 @@ import {
   sampleIdentity,
 } from "./face_model.ts";
 import { uniqueNames } from "./names.ts";
+import { LFW_VIEW1_FILES } from "./lfw.ts";
+import { VALIDATION_FOLDS } from "./validation.ts";
 import { LANDMARK_HEADER } from "./celeba.ts";
 import {
   cropFace,
@@ -54,8 +68,11 @@ import {
   LFW_FIXED_LANDMARKS,
 } from "./crop.ts";
 
-/** Bumped whenever the generator's output changes (part of the cache key). */
-export const SYNTH_VERSION = 2;
+/**
+ * Bumped whenever the generator's output changes (part of the cache key).
+ * 3: the validation people and the View 1 files.
+ */
+export const SYNTH_VERSION = 3;
 
 /** An inclusive integer range. */
 export interface Range {
@@ -80,6 +97,19 @@ export interface SynthParams {
   /** Same pairs per fold, and as many different ones (LFW: 300). */
   pairsPerFold: number;
   /**
+   * LFW-format validation people (LFW View 1), split over
+   * `pairsDevTrain.txt` and `pairsDevTest.txt` in proportion to their pair
+   * counts, at least 2 in each; images per person as
+   * `testImagesPerIdentity` (raised where a file needs more pairs). 0: no
+   * View 1 files, and the loader carves the validation identities out of
+   * the CelebA identities instead (its `list_eval_partition.txt`).
+   */
+  validationIdentities: number;
+  /** Same pairs in `pairsDevTrain.txt`, and as many different (LFW: 1100). */
+  validationDevTrainPairs: number;
+  /** Same pairs in `pairsDevTest.txt`, and as many different (LFW: 500). */
+  validationDevTestPairs: number;
+  /**
    * 0..1: how close identities are relative to within-identity variation
    * (datasets/face_model.ts).
    */
@@ -100,6 +130,9 @@ export const SYNTH_PROFILES: Record<"smoke" | "quick", SynthParams> = {
     testImagesPerIdentity: { min: 4, max: 6 },
     folds: 10,
     pairsPerFold: 10,
+    validationIdentities: 12,
+    validationDevTrainPairs: 20,
+    validationDevTestPairs: 10,
     difficulty: 0.5,
     seed: 1,
   },
@@ -111,6 +144,11 @@ export const SYNTH_PROFILES: Record<"smoke" | "quick", SynthParams> = {
     testImagesPerIdentity: { min: 2, max: 6 },
     folds: 10,
     pairsPerFold: 150,
+    // ~400 more images (3 % of the set's ~14,400): 30 validation pairs of
+    // each kind per fold, half View 2's 150.
+    validationIdentities: 100,
+    validationDevTrainPairs: 200,
+    validationDevTestPairs: 100,
     difficulty: 0.5,
     seed: 1,
   },
@@ -166,6 +204,22 @@ export function validateSynthParams(p: SynthParams): void {
       `synth testIdentities (${p.testIdentities}) must be at least 2 per fold (${p.folds} folds)`,
     );
   }
+  int("validationIdentities", p.validationIdentities, 0);
+  if (p.validationIdentities > 0) {
+    if (p.validationIdentities < 4) {
+      throw new Error(
+        `synth validationIdentities must be 0 or at least 4 (2 per View 1 file), got ${p.validationIdentities}`,
+      );
+    }
+    int("validationDevTrainPairs", p.validationDevTrainPairs, 1);
+    int("validationDevTestPairs", p.validationDevTestPairs, 1);
+    const total = p.validationDevTrainPairs + p.validationDevTestPairs;
+    if (total < VALIDATION_FOLDS) {
+      throw new Error(
+        `synth validationDevTrainPairs + validationDevTestPairs (${total}) must be at least ${VALIDATION_FOLDS}: each of the ${VALIDATION_FOLDS} validation folds needs a same and a different pair`,
+      );
+    }
+  }
 }
 
 /** What {@linkcode generateSynth} wrote. */
@@ -173,9 +227,14 @@ export interface SynthSummary {
   out: string;
   celebaImages: number;
   celebaIdentities: number;
+  /** LFW-format test images and people (View 2). */
   lfwImages: number;
   lfwIdentities: number;
   pairs: number;
+  /** LFW-format validation images, people and pairs (View 1, both files). */
+  validationImages: number;
+  validationIdentities: number;
+  validationPairs: number;
   seconds: number;
   imagesPerSecond: number;
 }
@@ -276,6 +335,60 @@ export async function generateSynth(
     }
   }
 
+  const lfwTestImages = jobs.length - celebImages.length;
+
+  // ---- LFW View 1: validation people, from streams of their own ----
+  const vrng = Rng.derive(seed, "synth-validation");
+  const vNames = uniqueNames(vrng, params.validationIdentities, new Set(names));
+  const vCount = new Map<string, number>();
+  for (const n of vNames) {
+    vCount.set(n, tipi.min + vrng.int(tipi.max - tipi.min + 1));
+  }
+  const view1: { pairs: string[]; people: string[] }[] = [];
+  if (vNames.length > 0) {
+    const sizes = [
+      params.validationDevTrainPairs,
+      params.validationDevTestPairs,
+    ];
+    const nDevTrain = Math.min(
+      vNames.length - 2,
+      Math.max(
+        2,
+        Math.round(vNames.length * sizes[0] / (sizes[0] + sizes[1])),
+      ),
+    );
+    const vOrder = vrng.shuffle([...vNames]);
+    const groups = [vOrder.slice(0, nDevTrain), vOrder.slice(nDevTrain)];
+    groups.forEach((people, k) => {
+      people.sort();
+      ensureCapacity(people, vCount, sizes[k], vrng);
+      const [same, diff] = samplePairs(people, vCount, sizes[k], vrng);
+      view1.push({
+        pairs: [`${sizes[k]}`, ...same, ...diff],
+        people: [
+          `${people.length}`,
+          ...people.map((n) => `${n}\t${vCount.get(n)}`),
+        ],
+      });
+    });
+  }
+  for (const name of [...vNames].sort()) {
+    await Deno.mkdir(`${lfw}/lfw/${name}`, { recursive: true });
+    const identity = sampleIdentity(
+      Rng.derive(seed, `validation-id-${name}`).nextUint32(),
+      difficulty,
+    );
+    for (let j = 1; j <= vCount.get(name)!; j++) {
+      const file = `${name}_${String(j).padStart(4, "0")}.jpg`;
+      jobs.push({
+        path: `${lfw}/lfw/${name}/${file}`,
+        identity,
+        seed: Rng.derive(seed, `validation-img-${name}-${j}`).nextUint32(),
+        layout: LFW_LAYOUT,
+      });
+    }
+  }
+
   await renderAll(jobs, { difficulty, quiet: options.quiet });
 
   // ---- annotation files ----
@@ -310,6 +423,16 @@ export async function generateSynth(
   );
   await writeTextAtomic(`${lfw}/pairs.txt`, pairLines.join("\n") + "\n");
   await writeTextAtomic(`${lfw}/people.txt`, peopleLines.join("\n") + "\n");
+  for (let k = 0; k < view1.length; k++) {
+    await writeTextAtomic(
+      `${lfw}/${LFW_VIEW1_FILES[k]}`,
+      view1[k].pairs.join("\n") + "\n",
+    );
+    await writeTextAtomic(
+      `${lfw}/${LFW_VIEW1_FILES[k].replace(/^pairs/, "people")}`,
+      view1[k].people.join("\n") + "\n",
+    );
+  }
 
   if (options.contactSheet !== false) {
     await writeContactSheet(out, { celebImages, landmarks, names, count });
@@ -319,9 +442,12 @@ export async function generateSynth(
     out,
     celebaImages: celebImages.length,
     celebaIdentities: nCeleb,
-    lfwImages: jobs.length - celebImages.length,
+    lfwImages: lfwTestImages,
     lfwIdentities: names.length,
     pairs: pairLines.length - 1,
+    validationImages: jobs.length - celebImages.length - lfwTestImages,
+    validationIdentities: vNames.length,
+    validationPairs: view1.reduce((s, f) => s + f.pairs.length - 1, 0),
     seconds: Math.round(seconds * 100) / 100,
     imagesPerSecond: Math.round(jobs.length / seconds),
   };
@@ -340,7 +466,12 @@ export async function generateSynth(
   return summary;
 }
 
-/** Raises image counts in a fold until it can supply `n` same pairs. */
+/**
+ * Raises image counts in a fold until it can supply `n` distinct same pairs
+ * and `n` distinct different pairs. The second condition only adds images
+ * where sampling would otherwise fail, so parameter sets that worked before
+ * it draw the same numbers as before.
+ */
 function ensureCapacity(
   fold: string[],
   count: Map<string, number>,
@@ -354,6 +485,20 @@ function ensureCapacity(
     const k = count.get(name)!;
     count.set(name, k + 1);
     total += k; // pairsOf(k + 1) - pairsOf(k)
+  }
+  // Different pairs: (sum k)^2 - sum k^2, halved.
+  const diffPairs = () => {
+    let s = 0, s2 = 0;
+    for (const x of fold) {
+      const k = count.get(x)!;
+      s += k;
+      s2 += k * k;
+    }
+    return (s * s - s2) / 2;
+  };
+  while (diffPairs() < n) {
+    const name = fold[rng.int(fold.length)];
+    count.set(name, count.get(name)! + 1);
   }
 }
 
@@ -570,6 +715,23 @@ export const SYNTH_FLAGS = {
     arg: "F",
     help: `folds of pairs.txt ${FROM_PROFILE}`,
   },
+  "validation-identities": {
+    type: "integer",
+    arg: "V",
+    help: `LFW-format validation people, View 1 (0: none) ${FROM_PROFILE}`,
+  },
+  "dev-train-pairs": {
+    type: "integer",
+    arg: "P",
+    help:
+      `same pairs in pairsDevTrain.txt, and as many different ${FROM_PROFILE}`,
+  },
+  "dev-test-pairs": {
+    type: "integer",
+    arg: "P",
+    help:
+      `same pairs in pairsDevTest.txt, and as many different ${FROM_PROFILE}`,
+  },
   difficulty: {
     type: "number",
     arg: "0..1",
@@ -619,6 +781,12 @@ export async function main(args: string[]): Promise<number> {
   }
   p.pairsPerFold = values["pairs-per-fold"] ?? p.pairsPerFold;
   p.folds = values.folds ?? p.folds;
+  p.validationIdentities = values["validation-identities"] ??
+    p.validationIdentities;
+  p.validationDevTrainPairs = values["dev-train-pairs"] ??
+    p.validationDevTrainPairs;
+  p.validationDevTestPairs = values["dev-test-pairs"] ??
+    p.validationDevTestPairs;
   p.difficulty = values.difficulty ?? p.difficulty;
   p.seed = values.seed ?? p.seed;
   const summary = await generateSynth(values.out, p, { quiet: values.quiet });

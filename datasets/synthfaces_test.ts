@@ -15,7 +15,7 @@ import { loadCeleba } from "./celeba.ts";
 import { DEFAULT_CROP, LFW_FIXED_LANDMARKS, TEMPLATE_55X47 } from "./crop.ts";
 import { uniqueNames } from "./names.ts";
 import { Rng } from "../lib/base/rng.ts";
-import { TINY } from "./_testing.ts";
+import { TESTDATA, TINY } from "./_testing.ts";
 
 async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
@@ -131,6 +131,126 @@ Deno.test("synth: writes the real formats; folds disjoint; sizes as asked", asyn
   }
 });
 
+Deno.test("synth: validation people are extra LFW people in View 1 files, disjoint from every other split by name and by image", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const s = await generateSynth(dir, TINY, {
+      quiet: true,
+      contactSheet: false,
+    });
+    assert.equal(s.validationIdentities, 4);
+    assert.equal(s.validationPairs, 2 * (5 + 5));
+    // View 1 format: a single count line N, then N same and N different.
+    const devTrain = await readPairs(`${dir}/lfw/pairsDevTrain.txt`);
+    const devTest = await readPairs(`${dir}/lfw/pairsDevTest.txt`);
+    for (
+      const [file, pairs] of [["pairsDevTrain.txt", devTrain], [
+        "pairsDevTest.txt",
+        devTest,
+      ]] as const
+    ) {
+      const text = await Deno.readTextFile(`${dir}/lfw/${file}`);
+      assert.equal(text.split("\n")[0], "5", file);
+      assert.deepEqual(
+        pairs.map((p) => p.same),
+        [...Array(5).fill(true), ...Array(5).fill(false)],
+      );
+      assert.ok(pairs.every((p) => p.fold === 0));
+      const keys = pairs.map((p) => `${p.name1}/${p.n1}/${p.name2}/${p.n2}`);
+      assert.equal(new Set(keys).size, keys.length, `${file}: distinct`);
+    }
+    const namesOf = (ps: { name1: string; name2: string }[]) =>
+      new Set(ps.flatMap((p) => [p.name1, p.name2]));
+    const trainNames = namesOf(devTrain), testNames = namesOf(devTest);
+    assert.ok(trainNames.size >= 2 && testNames.size >= 2);
+    assert.equal(trainNames.size + testNames.size, 4);
+    for (const n of trainNames) assert.ok(!testNames.has(n), `${n} in both`);
+    // People files agree with the images on disk.
+    const vPeople = [
+      ...await readPeople(`${dir}/lfw/peopleDevTrain.txt`),
+      ...await readPeople(`${dir}/lfw/peopleDevTest.txt`),
+    ];
+    const validation = new Set(vPeople.map((p) => p.name));
+    assert.deepEqual(validation, new Set([...trainNames, ...testNames]));
+    for (const p of vPeople) {
+      assert.equal(
+        (await listFiles(`${dir}/lfw/lfw/${p.name}`)).length,
+        p.count,
+      );
+    }
+    // Disjoint by name from the test people (pairs.txt, people.txt) and the
+    // CelebA identities (numbers).
+    const test = namesOf(await readPairs(`${dir}/lfw/pairs.txt`));
+    for (const p of await readPeople(`${dir}/lfw/people.txt`)) test.add(p.name);
+    for (const n of validation) {
+      assert.ok(!test.has(n), `${n} is a test person`);
+    }
+    const celeb = (await Deno.readTextFile(`${dir}/celeba/identity_CelebA.txt`))
+      .trim().split("\n").map((l) => l.split(" ")[1]);
+    for (const id of celeb) assert.ok(!validation.has(id));
+    // Disjoint by image: no file of a validation person has the bytes of
+    // any other image.
+    const digest = async (f: string) =>
+      Array.from(
+        new Uint8Array(
+          await crypto.subtle.digest("SHA-256", await Deno.readFile(f)),
+        ),
+      ).join(",");
+    const files = (await listFiles(dir)).filter((f) => f.endsWith(".jpg"));
+    const isValidation = (f: string) =>
+      f.startsWith("lfw/lfw/") && validation.has(f.split("/")[2]);
+    const others = new Set<string>();
+    for (const f of files.filter((f) => !isValidation(f))) {
+      others.add(await digest(`${dir}/${f}`));
+    }
+    const vFiles = files.filter(isValidation);
+    assert.ok(vFiles.length >= 8);
+    for (const f of vFiles) {
+      assert.ok(!others.has(await digest(`${dir}/${f}`)), `${f} shares bytes`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("synth: the validation people leave the version-2 files byte-identical (the tiny fixture)", async () => {
+  // datasets/testdata/tiny was written by version 2 of the generator
+  // (datasets/testdata/README.md); with validation people added, every one
+  // of its files but synth.json comes out the same.
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateSynth(dir, {
+      ...TINY,
+      identities: 2,
+      heldOutIdentities: 1,
+      imagesPerIdentity: 2,
+      testIdentities: 4,
+      testImagesPerIdentity: 2,
+      folds: 2,
+      pairsPerFold: 1,
+      validationIdentities: 4,
+      validationDevTrainPairs: 5,
+      validationDevTestPairs: 5,
+      seed: 7,
+    }, { quiet: true, contactSheet: false });
+    const fixture = (await listFiles(`${TESTDATA}/tiny`)).filter((f) =>
+      f !== "synth.json"
+    );
+    const made = new Set(await listFiles(dir));
+    for (const f of fixture) {
+      assert.ok(made.has(f), f);
+      assert.deepEqual(
+        await Deno.readFile(`${dir}/${f}`),
+        await Deno.readFile(`${TESTDATA}/tiny/${f}`),
+        f,
+      );
+    }
+    assert.ok(made.has("lfw/pairsDevTrain.txt"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("synth: names are unique and spelled like LFW folder names", () => {
   const names = uniqueNames(new Rng(3), 2000);
   assert.equal(new Set(names).size, 2000);
@@ -140,6 +260,11 @@ Deno.test("synth: names are unique and spelled like LFW folder names", () => {
   assert.ok(names.some((n) => n.includes("-")));
   assert.ok(names.some((n) => n.includes("'")));
   assert.ok(names.some((n) => n.split("_").length > 2));
+  // avoiding names: none of them, and the same names as before otherwise
+  const avoid = new Set(names.slice(0, 1000));
+  const more = uniqueNames(new Rng(4), 500, avoid);
+  assert.ok(more.every((n) => !avoid.has(n)));
+  assert.deepEqual(uniqueNames(new Rng(3), 2000, new Set()), names);
 });
 
 Deno.test("synth: faces sit where the CelebA template and the fixed LFW crop expect them", () => {
@@ -194,6 +319,24 @@ Deno.test("synth: parameter validation says what is wrong", () => {
       validateSynthParams({ ...TINY, imagesPerIdentity: { min: 3, max: 2 } }),
     /imagesPerIdentity/,
   );
+  assert.throws(
+    () => validateSynthParams({ ...TINY, validationIdentities: 3 }),
+    /validationIdentities must be 0 or at least 4/,
+  );
+  assert.throws(
+    () =>
+      validateSynthParams({
+        ...TINY,
+        validationDevTrainPairs: 4,
+        validationDevTestPairs: 5,
+      }),
+    /\(9\) must be at least 10/,
+  );
+  assert.throws(
+    () => validateSynthParams({ ...TINY, validationDevTestPairs: 0 }),
+    /validationDevTestPairs must be an integer >= 1/,
+  );
+  validateSynthParams({ ...TINY, validationIdentities: 0 });
 });
 
 Deno.test("synth CLI: unknown flags and bad values are errors naming the flag", async () => {
@@ -220,11 +363,22 @@ Deno.test("synth CLI: unknown flags and bad values are errors naming the flag", 
     ["--out", "x", "--images-per-identity", "4-"],
     /^--images-per-identity must be N or MIN-MAX/,
   );
+  await bad(
+    ["--out", "x", "--validation-identities=some"],
+    /^--validation-identities must be an integer/,
+  );
+  await bad(
+    ["--out", "x", "--validation-identities=3"],
+    /validationIdentities must be 0 or at least 4/,
+  );
   for (
     const flag of [
       "--out DIR",
       "--profile smoke|quick",
       "--held-out N",
+      "--validation-identities V",
+      "--dev-train-pairs P",
+      "--dev-test-pairs P",
       "--quiet",
     ]
   ) {

@@ -84,6 +84,7 @@ export async function main(
   for (const cfg of run.plan(configurations(run.config, run.dataset))) {
     if (await run.isDone(cfg)) continue;
     using model = await run.model(cfg);
+    if (await run.skipUnhealthy(cfg, model)) continue; // collapsed or diverged: reported, not scored
     const features = await run.features(model);
     await run.record(cfg, run.score(features));
   }

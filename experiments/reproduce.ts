@@ -22,7 +22,6 @@
  *
  * @module
  */
-import { exists } from "../lib/base/io.ts";
 import { Progress } from "../lib/base/progress.ts";
 import { EXPERIMENTS } from "./all.ts";
 import type { AnyExperiment, RunContext } from "./harness/experiment.ts";
@@ -34,7 +33,7 @@ import {
 } from "./harness/flags.ts";
 import {
   ensureModel,
-  modelPath,
+  isTrained,
   type ModelPlan,
   modelPlan,
 } from "./harness/models.ts";
@@ -188,7 +187,7 @@ async function trainInWorkers(
   const poll = setInterval(async () => {
     let done = 0;
     for (const t of missing) {
-      if (await exists(modelPath(flags.cacheDir, t.plan.key))) done++;
+      if (await isTrained(flags.cacheDir, t.plan.key)) done++;
     }
     progress.update(done);
   }, 5000);
@@ -218,8 +217,7 @@ async function main() {
     resolveConfig(experiments[0], perExperiment.get(experiments[0])!),
   );
   const trainings = await planTrainings(perExperiment, ctx);
-  const isTrained = (t: Training) =>
-    exists(modelPath(flags.cacheDir, t.plan.key));
+  const trained = (t: Training) => isTrained(flags.cacheDir, t.plan.key);
 
   const worker = flags.extra["train-worker"];
   if (worker !== undefined) {
@@ -228,7 +226,7 @@ async function main() {
     if (!w) throw new Error(`--train-worker must be i/n, got "${worker}"`);
     const [i, n] = [Number(w[1]), Number(w[2])];
     for (const [k, t] of trainings.entries()) {
-      if (k % n !== i || (!flags.force && await isTrained(t))) continue;
+      if (k % n !== i || (!flags.force && await trained(t))) continue;
       using _model = await ensureModel(t.plan, ctx, t.label);
     }
     return;
@@ -242,7 +240,7 @@ async function main() {
   }
   const missing: Training[] = [];
   for (const t of trainings) {
-    if (flags.force || !await isTrained(t)) missing.push(t);
+    if (flags.force || !await trained(t)) missing.push(t);
   }
   const jobs = Math.max(
     1,

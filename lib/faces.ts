@@ -21,13 +21,19 @@ export interface FaceSet {
   paths: string[];
 }
 
-/** One verification pair; `a`, `b` index into the test FaceSet. */
+/**
+ * One verification pair; `a`, `b` index into the FaceSet the pair list
+ * belongs to (`test` for {@linkcode Dataset.pairs}, `validation` for
+ * {@linkcode Dataset.validationPairs}).
+ */
 export interface Pair {
   /** 0-based fold. */
   fold: number;
   /** Same identity. */
   same: boolean;
+  /** Image index of the first face. */
   a: number;
+  /** Image index of the second face. */
   b: number;
 }
 
@@ -37,12 +43,40 @@ export interface Dataset {
   train: FaceSet;
   /** Held-out identities, disjoint from train and test (Joint Bayesian). */
   heldOut: FaceSet;
-  /** Test images (LFW). */
+  /**
+   * Validation faces: every accuracy-dependent choice (learning rate, steps,
+   * the λ of "the joint model", patch selection) is made on these, never on
+   * `test`. Identity-disjoint from `train` and `heldOut` (the loader refuses
+   * any overlap). Taken from LFW View 1 (`pairsDevTrain.txt`,
+   * `pairsDevTest.txt`) when the LFW folder has it; on real LFW those people
+   * may also be in View 2, as LFW's own protocol allows (lib/PAPER.md, "LFW
+   * protocol and file formats"); on the synthetic set they are extra people
+   * found in no other split. Without View 1, carved out of the training
+   * identities (CelebA's validation partition, or a seeded share).
+   * `info.validation` says which.
+   */
+  validation: FaceSet;
+  /**
+   * Verification pairs on `validation`, `fold` in 0..9: always 10 folds, so
+   * the 10-fold threshold protocol of `pairs` runs on them unchanged; each
+   * fold holds same and different pairs. The folds are for threshold
+   * selection only and need not be identity-disjoint (View 1 has no folds).
+   */
+  validationPairs: Pair[];
+  /**
+   * Test images (LFW): every image of the LFW folder except those of people
+   * named only in the View 1 files (not in `pairs.txt`).
+   */
   test: FaceSet;
   /** Verification pairs on `test`, in folds (LFW View 2). */
   pairs: Pair[];
   /** Number of folds in `pairs` (10 for LFW). */
   numFolds: number;
-  /** Provenance for meta.json: format, root path or synthetic params, file-list hash. */
+  /**
+   * Provenance for meta.json: format, root path or synthetic params,
+   * file-list hash; `validation` says where the validation split came from
+   * (`source`: `lfw-view1`, `celeba-partition` or `carved`, its files or
+   * seed, and its sizes).
+   */
   info: Record<string, unknown>;
 }

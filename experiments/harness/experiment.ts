@@ -15,6 +15,7 @@ import type { BackendInfo } from "../../lib/engine/backend.ts";
 import type { Scorer } from "../../lib/eval/scorers.ts";
 import type { VerificationResult } from "../../lib/eval/verification.ts";
 import type { Signal } from "../../lib/train/losses.ts";
+import type { TrainConfig } from "../../lib/train/train.ts";
 import type { RunFlags } from "./flags.ts";
 
 /** What the paper says about an experiment (lib/PAPER.md, "Experiments and claims"). */
@@ -72,6 +73,8 @@ export interface Configuration {
   signal: Signal;
   /** Use only this many training identities (Fig. 6); all by default. */
   identities?: number;
+  /** Training settings of this configuration alone (calibration's grid). */
+  train?: Partial<Omit<TrainConfig, "lambda" | "signal" | "seed">>;
   /** Extra columns of this configuration's rows (e.g. `lambda`, `signal`). */
   columns: Record<string, string | number>;
 }
@@ -92,10 +95,11 @@ export interface SharedContext {
   forceModels?: boolean;
 }
 
-/** DeepID2 features of the test and held-out faces, `[N, dim]` row-major. */
+/** DeepID2 features of the test, held-out and validation faces, `[N, dim]` row-major. */
 export interface Features {
   test: Float32Array;
   heldOut: Float32Array;
+  validation: Float32Array;
   dim: number;
   /** Fraction of DeepID2 units that are zero on every test face. */
   deadFraction: number;
@@ -105,7 +109,10 @@ export interface Features {
 export interface Scored {
   features: Features;
   scorers: Scorer[];
+  /** On the test pairs. */
   verification: Map<string, VerificationResult>;
+  /** On the validation pairs (what choices may look at). */
+  validation: Map<string, VerificationResult>;
 }
 
 /** What a finished run did. */

@@ -11,23 +11,34 @@
  *
  * @module
  */
-import type { FaceSet } from "../../lib/faces.ts";
-import { exists, sha256Hex } from "../../lib/base/io.ts";
+import { parse } from "csv-parse/sync";
+import type { Dataset, FaceSet } from "../../lib/faces.ts";
+import { exists, sha256Hex, writeTextAtomic } from "../../lib/base/io.ts";
+import { deadFeatureFraction } from "../../lib/eval/features.ts";
+import { cosineScorer, l2Scorer } from "../../lib/eval/scorers.ts";
+import { verifyPairs } from "../../lib/eval/verification.ts";
 import { Rng } from "../../lib/base/rng.ts";
 import {
   createDeepID2,
   type DeepID2,
   defaultModelConfig,
   disposeModel,
+  extractFeatures,
   loadModel,
   type ModelConfig,
   saveModel,
 } from "../../lib/nn/model.ts";
-import { train, type TrainConfig } from "../../lib/train/train.ts";
+import {
+  DEFAULT_TRAIN,
+  train,
+  type TrainConfig,
+  TrainingDiverged,
+} from "../../lib/train/train.ts";
 import { codeHash, TRAINING_ENTRIES } from "./code_key.ts";
 import { configToJson } from "./config.ts";
 import type { CommonConfig } from "./profiles.ts";
 import type { Configuration, RunContext } from "./experiment.ts";
+import { round, writeCsv } from "./result_files.ts";
 
 /** A training to run or reuse: its cache key and what it stands for. */
 export interface ModelPlan {
@@ -36,12 +47,26 @@ export interface ModelPlan {
   train: TrainConfig;
   /** Training identities when a subset (Fig. 6); undefined = all. */
   identities: number | undefined;
+  /** Validation check every N steps (not part of the key: it does not change the weights). */
+  evalEvery: number;
+  evalBatch: number;
+  /** Dead fraction of the DeepID2 units on validation faces from which the model counts as collapsed. */
+  collapsedAt: number;
 }
+
+/** What became of a training: a result (`ok`), or not (`collapsed`, `diverged`). */
+export type ModelStatus = "ok" | "collapsed" | "diverged";
 
 /** A model ready for evaluation; `using` disposes its weights. */
 export interface TrainedModel {
-  net: DeepID2;
+  /** The weights; none when the training diverged. */
+  net: DeepID2 | undefined;
   key: string;
+  status: ModelStatus;
+  /** Why it is not a result, in words ("" when ok). */
+  reason: string;
+  /** Its learning curve (CSV, `CURVE_COLUMNS`). */
+  curve: string;
   /** Trained in this process (false: loaded from the cache). */
   trained: boolean;
   /** Training throughput, when trained here. */
@@ -82,28 +107,27 @@ export function subsetTrain(
   };
 }
 
+/**
+ * The training config of a configuration: every trainer key from the
+ * experiment's config (so a new `TrainConfig` key needs no plumbing here),
+ * the configuration's own overrides (calibration), its λ and signal, the seed.
+ */
 function trainConfigFor(
   cfg: Configuration,
   config: CommonConfig,
   seed: number,
 ): TrainConfig {
+  const common = config as unknown as Record<string, unknown>;
+  const picked = Object.fromEntries(
+    Object.keys(DEFAULT_TRAIN).map((k) => [k, common[k]]),
+  );
   return {
-    steps: config.steps,
-    pairsPerBatch: config.pairsPerBatch,
-    positiveFraction: config.positiveFraction,
+    ...picked,
+    ...cfg.train,
     lambda: cfg.lambda,
     signal: cfg.signal,
-    learningRate: config.learningRate,
-    lrSchedule: config.lrSchedule,
-    finalLrRatio: config.finalLrRatio,
-    momentum: config.momentum,
-    weightDecay: config.weightDecay,
-    margin: config.margin,
-    marginEvery: config.marginEvery,
-    marginWindow: config.marginWindow,
-    checkpointEvery: config.checkpointEvery,
     seed,
-  };
+  } as TrainConfig;
 }
 
 /**
@@ -136,7 +160,15 @@ export async function modelPlan(
     backend: ctx.backend.name,
     code: await codeHash(TRAINING_ENTRIES),
   }))).slice(0, 24);
-  return { key, model, train: trainCfg, identities: n };
+  return {
+    key,
+    model,
+    train: trainCfg,
+    identities: n,
+    evalEvery: config.evalEvery,
+    evalBatch: config.evalBatch,
+    collapsedAt: config.collapsedAt,
+  };
 }
 
 /** Where a plan's finished model lives in the cache. */
@@ -144,10 +176,99 @@ export function modelPath(cacheDir: string, key: string): string {
   return `${cacheDir}/models/${key}.model`;
 }
 
+/** A model's learning curve beside it in the cache: `<key>.curve.csv`. */
+export function curvePath(cacheDir: string, key: string): string {
+  return `${cacheDir}/models/${key}.curve.csv`;
+}
+
+/** The learning-curve columns: the trainer's numbers and the validation pairs'. */
+export const CURVE_COLUMNS = [
+  "step",
+  "lr",
+  "ident_loss",
+  "verif_loss",
+  "margin",
+  "val_accuracy_l2",
+  "val_accuracy_cosine",
+  "val_dead_fraction",
+] as const;
+
+type CurveRow = Record<typeof CURVE_COLUMNS[number], number>;
+
+/** What the validation pairs say about a model at one step. */
+export interface ValidationCheck {
+  /** 10-fold accuracy of L2 distance and of cosine similarity on the validation pairs. */
+  l2: number;
+  cosine: number;
+  /** Fraction of DeepID2 units that are zero on every validation face. */
+  deadFraction: number;
+}
+
+/**
+ * Validation accuracy (L2 and cosine, 10-fold protocol on the validation
+ * pairs: never the test pairs) and the dead fraction on validation faces.
+ */
+export async function validate(
+  net: DeepID2,
+  dataset: Dataset,
+  batchSize: number,
+): Promise<ValidationCheck> {
+  const { validation, validationPairs } = dataset;
+  const dim = net.config.deepid2Dim;
+  const f = await extractFeatures(net, validation.images, validation.shape, {
+    batchSize,
+  });
+  const v = verifyPairs(f, dim, validationPairs, [l2Scorer, cosineScorer]);
+  return {
+    l2: v.get("l2")!.accuracy_mean,
+    cosine: v.get("cosine")!.accuracy_mean,
+    deadFraction: deadFeatureFraction(f, dim),
+  };
+}
+
+/** `<key>.status.json`: why a model is not a result (collapsed, diverged), or that it is. */
+interface StatusFile {
+  status: ModelStatus;
+  /** What was seen, in words. */
+  reason: string;
+  step: number;
+  val_dead_fraction?: number;
+}
+
+function statusPath(cacheDir: string, key: string): string {
+  return `${cacheDir}/models/${key}.status.json`;
+}
+
+/** Whether a plan's training has finished (ok, collapsed or diverged: each leaves a status file). */
+export function isTrained(cacheDir: string, key: string): Promise<boolean> {
+  return exists(statusPath(cacheDir, key));
+}
+
+async function readCurve(path: string): Promise<CurveRow[]> {
+  if (!(await exists(path))) return [];
+  const rows = parse(await Deno.readTextFile(path), {
+    columns: true,
+  }) as Record<
+    string,
+    string
+  >[];
+  return rows.map((r) =>
+    Object.fromEntries(
+      CURVE_COLUMNS.map((c) => [c, r[c] === "" ? NaN : Number(r[c])]),
+    ) as CurveRow
+  );
+}
+
 /**
  * The trained model of a plan: from the model cache when the same training
  * (same key) already ran, otherwise trained, resuming from its checkpoint
- * when one exists (unless `force` or `--resume=false`).
+ * when one exists (unless `force` or `--resume=false`). Every
+ * `plan.evalEvery` steps, and at the end, the model is checked on the
+ * validation pairs; the rows go to its learning curve. A model whose
+ * DeepID2 layer died on the validation faces (dead fraction ≥
+ * `plan.collapsedAt`) is `collapsed`; one whose loss became NaN or infinite
+ * is `diverged` (no weights). Both are remembered in the cache, so a rerun
+ * does not train them again unless `force`.
  */
 export async function ensureModel(
   plan: ModelPlan,
@@ -155,42 +276,127 @@ export async function ensureModel(
   label: string,
   options: { force?: boolean } = {},
 ): Promise<TrainedModel> {
-  const final = modelPath(ctx.flags.cacheDir, plan.key);
+  const { cacheDir } = ctx.flags;
+  const final = modelPath(cacheDir, plan.key);
   const ckpt = final.replace(/\.model$/, ".ckpt");
+  const curve = curvePath(cacheDir, plan.key);
+  const statusFile = statusPath(cacheDir, plan.key);
   const handle = (
-    net: DeepID2,
+    net: DeepID2 | undefined,
+    status: StatusFile,
     trained: boolean,
     imagesPerSecond?: number,
-  ) => ({
+  ): TrainedModel => ({
     net,
     key: plan.key,
+    status: status.status,
+    reason: status.reason,
     trained,
     imagesPerSecond,
-    [Symbol.dispose]: () => disposeModel(net),
+    curve,
+    [Symbol.dispose]: () => net && disposeModel(net),
   });
   if (options.force ?? ctx.flags.force) {
-    await Deno.remove(final).catch(() => {});
-    await Deno.remove(ckpt).catch(() => {});
-  } else if (await exists(final)) {
-    return handle(
-      await loadModel(final, { paths: ctx.backend.paths }),
-      false,
-    );
+    for (const f of [final, ckpt, curve, statusFile]) {
+      await Deno.remove(f).catch(() => {});
+    }
+  } else if (await exists(statusFile)) {
+    const status = JSON.parse(
+      await Deno.readTextFile(statusFile),
+    ) as StatusFile;
+    if (status.status === "diverged") return handle(undefined, status, false);
+    if (await exists(final)) {
+      const net = await loadModel(final, { paths: ctx.backend.paths });
+      return handle(net, status, false);
+    }
   }
   const net = createDeepID2(plan.model, ctx.flags.seed, {
     paths: ctx.backend.paths,
   });
   const set = subsetTrain(ctx.dataset.train, plan.identities, ctx.flags.seed);
-  const r = await train(net, set, plan.train, {
-    checkpointPath: ckpt,
-    resume: ctx.flags.resume,
-    progressLabel: ctx.flags.quiet ? null : label,
-  });
+  let rows = await readCurve(curve);
+  let lastCheck: ValidationCheck | undefined;
+  const check = async (
+    step: number,
+    net: DeepID2,
+    stats: { identLoss: number; verifLoss: number; margin: number; lr: number },
+  ) => {
+    lastCheck = await validate(net, ctx.dataset, plan.evalBatch);
+    // Rows past this step are from before an interruption: this run redoes them.
+    rows = rows.filter((r) => r.step < step);
+    rows.push({
+      step,
+      lr: stats.lr,
+      ident_loss: stats.identLoss,
+      verif_loss: stats.verifLoss,
+      margin: stats.margin,
+      val_accuracy_l2: lastCheck.l2,
+      val_accuracy_cosine: lastCheck.cosine,
+      val_dead_fraction: lastCheck.deadFraction,
+    });
+    await writeCsv(curve, rows.map(roundRow), [...CURVE_COLUMNS]);
+    return `val ${(100 * lastCheck.l2).toFixed(1)} %`;
+  };
+  let r;
+  try {
+    r = await train(net, set, plan.train, {
+      checkpointPath: ckpt,
+      resume: ctx.flags.resume,
+      progressLabel: ctx.flags.quiet ? null : label,
+      evalEvery: plan.evalEvery,
+      onEval: check,
+    });
+  } catch (e) {
+    if (!(e instanceof TrainingDiverged)) {
+      disposeModel(net);
+      // A bad checkpoint names its file; the harness's own way out is --force.
+      if (e instanceof Error && e.message.includes(ckpt)) {
+        throw new Error(`${e.message}; or rerun with --force`);
+      }
+      throw e;
+    }
+    disposeModel(net);
+    const status: StatusFile = {
+      status: "diverged",
+      reason: e.message,
+      step: e.step,
+    };
+    await writeTextAtomic(statusFile, JSON.stringify(status, null, 2) + "\n");
+    await Deno.remove(ckpt).catch(() => {});
+    return handle(undefined, status, true);
+  }
+  // The final weights get a validation check too (unless the last call just did).
+  if (rows.at(-1)?.step !== r.step) {
+    const last = r.log.at(-1);
+    await check(r.step, net, {
+      identLoss: last?.identLoss ?? NaN,
+      verifLoss: last?.verifLoss ?? NaN,
+      margin: r.margin,
+      lr: last?.lr ?? NaN,
+    });
+  }
+  const dead = lastCheck!.deadFraction;
+  const status: StatusFile = dead >= plan.collapsedAt
+    ? {
+      status: "collapsed",
+      reason: `${(100 * dead).toFixed(0)} % of the DeepID2 units are zero on ` +
+        `every validation face (collapsed at ≥ ${100 * plan.collapsedAt} %)`,
+      step: r.step,
+      val_dead_fraction: dead,
+    }
+    : { status: "ok", reason: "", step: r.step, val_dead_fraction: dead };
   await saveModel(net, final, {
     key: plan.key,
     train: configToJson(plan.train),
     imagesPerSecond: r.imagesPerSecond,
   });
+  await writeTextAtomic(statusFile, JSON.stringify(status, null, 2) + "\n");
   await Deno.remove(ckpt).catch(() => {});
-  return handle(net, true, r.imagesPerSecond);
+  return handle(net, status, true, r.imagesPerSecond);
+}
+
+function roundRow(r: CurveRow): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(r).map(([k, v]) => [k, round(v)]),
+  );
 }

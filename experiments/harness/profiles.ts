@@ -35,6 +35,13 @@ export interface CommonConfig
   evalBatch: number;
   /** The λ of "joint training" wherever one λ is needed (paper's best: 0.05). */
   bestLambda: number;
+  /** Check each model on the validation pairs every N training steps (its learning curve). */
+  evalEvery: number;
+  /**
+   * A model whose DeepID2 units are zero on every validation face in at
+   * least this fraction is collapsed: reported as such, never scored.
+   */
+  collapsedAt: number;
 }
 
 // The trainer's defaults without the per-run keys (λ, signal and seed come from each run).
@@ -57,6 +64,8 @@ export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
     jbPcaDim: 16,
     evalBatch: 64,
     bestLambda: 0.05,
+    evalEvery: 2,
+    collapsedAt: 0.9,
   },
   quick: {
     ...BASE_TRAIN,
@@ -76,6 +85,8 @@ export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
     jbPcaDim: 120,
     evalBatch: 256,
     bestLambda: 0.05,
+    evalEvery: 50,
+    collapsedAt: 0.9,
   },
   paper: {
     ...BASE_TRAIN,
@@ -90,5 +101,7 @@ export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
     jbPcaDim: 180,
     evalBatch: 512,
     bestLambda: 0.05,
+    evalEvery: 2000,
+    collapsedAt: 0.9,
   },
 };

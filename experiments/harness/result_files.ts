@@ -52,6 +52,7 @@ export const RESULT_COLUMNS = Object.keys(CONTRACT_COLUMNS) as (
 export const COLUMN_KINDS: Record<string, ColumnKind> = {
   ...CONTRACT_COLUMNS,
   dead_features: "fraction",
+  val_accuracy_mean: "fraction",
   lambda: "number",
   identities: "number",
   between_energy: "number",

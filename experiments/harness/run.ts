@@ -6,6 +6,7 @@
  * for (const cfg of run.plan(configurations)) {         // this shard's configurations
  *   if (await run.isDone(cfg)) continue;                 // results exist for this code and config
  *   using model = await run.model(cfg);                  // cached, or trained (Algorithm 1)
+ *   if (await run.skipUnhealthy(cfg, model)) continue;   // collapsed or diverged: reported, not scored
  *   const features = await run.features(model);          // test and held-out DeepID2 features
  *   await run.record(cfg, run.score(features));          // L2, cosine, Joint Bayesian; LFW protocol
  * }
@@ -19,18 +20,14 @@
  */
 import { parse } from "csv-parse/sync";
 import { loadDataset, SYNTH_PROFILES } from "../../datasets/mod.ts";
-import type { Dataset } from "../../lib/faces.ts";
+import type { Dataset, FaceSet } from "../../lib/faces.ts";
 import { exists, sha256Hex, writeTextAtomic } from "../../lib/base/io.ts";
-import { type BackendInfo, initBackend } from "../../lib/engine/backend.ts";
+import { initBackend } from "../../lib/engine/backend.ts";
 import { tf } from "../../lib/engine/tf.ts";
 import { deadFeatureFraction } from "../../lib/eval/features.ts";
-import { type Scorer, standardScorers } from "../../lib/eval/scorers.ts";
-import {
-  type VerificationResult,
-  verifyPairs,
-} from "../../lib/eval/verification.ts";
+import { STANDARD_SCORERS, standardScorers } from "../../lib/eval/scorers.ts";
+import { verifyPairs } from "../../lib/eval/verification.ts";
 import { extractFeatures } from "../../lib/nn/model.ts";
-import type { Signal } from "../../lib/train/losses.ts";
 import { drawExperimentFigures } from "../report/figures.ts";
 import { codeHash } from "./code_key.ts";
 import { applyOverrides, configToJson } from "./config.ts";
@@ -252,30 +249,32 @@ export class Run<C extends Record<string, unknown>> {
     return model;
   }
 
-  /** DeepID2 features of the test and held-out faces. */
+  /** DeepID2 features of the test, held-out and validation faces. */
   async features(model: TrainedModel): Promise<Features> {
+    if (!model.net) {
+      throw new Error(
+        `model ${model.key} has no weights (${model.status}); check run.skipUnhealthy first`,
+      );
+    }
     const { net } = model;
     const batchSize = this.config.evalBatch;
-    const { test, heldOut } = this.dataset;
     const dim = net.config.deepid2Dim;
-    const testF = await extractFeatures(net, test.images, test.shape, {
-      batchSize,
-    });
-    const heldOutF = await extractFeatures(
-      net,
-      heldOut.images,
-      heldOut.shape,
-      { batchSize },
-    );
+    const of = (set: FaceSet) =>
+      extractFeatures(net, set.images, set.shape, { batchSize });
+    const test = await of(this.dataset.test);
     return {
-      test: testF,
-      heldOut: heldOutF,
+      test,
+      heldOut: await of(this.dataset.heldOut),
+      validation: await of(this.dataset.validation),
       dim,
-      deadFraction: deadFeatureFraction(testF, dim),
+      deadFraction: deadFeatureFraction(test, dim),
     };
   }
 
-  /** Scores the test pairs with L2, cosine and Joint Bayesian (fitted on held-out faces); LFW protocol. */
+  /**
+   * Scores the test pairs with L2, cosine and Joint Bayesian (fitted on
+   * held-out faces), LFW protocol; and the validation pairs the same way.
+   */
   score(features: Features): Scored {
     const scorers = standardScorers(
       this.dataset.heldOut.labels,
@@ -283,34 +282,111 @@ export class Run<C extends Record<string, unknown>> {
       features.dim,
       this.config.jbPcaDim,
     );
+    const { dim } = features;
     return {
       features,
       scorers,
       verification: verifyPairs(
         features.test,
-        features.dim,
+        dim,
         this.dataset.pairs,
+        scorers,
+      ),
+      validation: verifyPairs(
+        features.validation,
+        dim,
+        this.dataset.validationPairs,
         scorers,
       ),
     };
   }
 
   /**
+   * A model that collapsed or diverged is not a result: its rows say so
+   * (status, reason, no accuracy) and its learning curve is kept. Returns
+   * whether it was such a model (then the loop skips it).
+   */
+  async skipUnhealthy(
+    cfg: Configuration,
+    model: TrainedModel,
+  ): Promise<boolean> {
+    if (model.status === "ok") return false;
+    const rows = STANDARD_SCORERS.map((scorer) => ({
+      ...this.#rowHead(cfg, scorer),
+      status: model.status,
+      status_reason: model.reason,
+      ...cfg.columns,
+    }));
+    await this.#writeConfiguration(cfg, rows, model, {});
+    if (!this.flags.quiet) {
+      console.error(`${this.label(cfg)}: ${model.status}: ${model.reason}`);
+    }
+    return true;
+  }
+
+  #rowHead(cfg: Configuration, scorer: string): Record<string, unknown> {
+    return {
+      experiment: this.experiment.name,
+      config: cfg.name,
+      scorer,
+      seed: this.flags.seed,
+      backend: this.context.backend.name,
+      profile: this.flags.profile,
+    };
+  }
+
+  /** The per-configuration CSV, its learning curve and its key file. */
+  async #writeConfiguration(
+    cfg: Configuration,
+    rows: Record<string, unknown>[],
+    model: TrainedModel | undefined,
+    folds: Record<string, number[]>,
+  ): Promise<number> {
+    const base = this.fileBase(cfg);
+    await writeCsv(`${base}.csv`, rows, columnsOf(rows));
+    if (model && await exists(model.curve)) {
+      const dir = `${this.outDir}/${this.experiment.name}/curves`;
+      await Deno.mkdir(dir, { recursive: true });
+      await writeTextAtomic(
+        `${dir}/${configFileName(cfg.name)}.csv`,
+        await Deno.readTextFile(model.curve),
+      );
+    }
+    const started = this.#started.get(cfg.name) ?? performance.now();
+    const wall = Math.round((performance.now() - started) / 100) / 10;
+    this.#wall[cfg.name] = wall;
+    const { plan, resultKey } = await this.#keys(cfg);
+    await writeTextAtomic(
+      `${base}.json`,
+      configToJson({
+        key: resultKey,
+        model: plan.key,
+        status: model?.status ?? "ok",
+        trained: model?.trained ?? false,
+        train_img_per_s: model?.imagesPerSecond,
+        wall_s: wall,
+        folds,
+      }) + "\n",
+    );
+    this.#models.delete(cfg.name);
+    this.#ran.push(cfg.name);
+    return wall;
+  }
+
+  /**
    * Writes a configuration's rows (one per scorer, with `extra` columns per
-   * scorer), its ROC tables and its key file.
+   * scorer), its ROC tables, its learning curve and its key file.
    */
   async record(
     cfg: Configuration,
     scored: Scored,
     extra: Map<string, Record<string, string | number>> = new Map(),
   ): Promise<void> {
-    const { verification, features } = scored;
+    const { verification, validation, features } = scored;
     const rows: Record<string, unknown>[] = [];
     for (const [scorer, v] of verification) {
       rows.push({
-        experiment: this.experiment.name,
-        config: cfg.name,
-        scorer,
+        ...this.#rowHead(cfg, scorer),
         accuracy_mean: round(v.accuracy_mean),
         accuracy_std: round(v.accuracy_std),
         accuracy_se: round(v.accuracy_se),
@@ -319,10 +395,9 @@ export class Run<C extends Record<string, unknown>> {
         "tar_at_far_1e-3": round(v["tar_at_far_1e-3"]),
         "tar_at_far_1e-2": round(v["tar_at_far_1e-2"]),
         n_pairs: v.n_pairs,
+        status: "ok",
         dead_features: round(features.deadFraction, 4),
-        seed: this.flags.seed,
-        backend: this.context.backend.name,
-        profile: this.flags.profile,
+        val_accuracy_mean: round(validation.get(scorer)!.accuracy_mean),
         ...cfg.columns,
         ...(extra.get(scorer) ?? {}),
       });
@@ -336,30 +411,16 @@ export class Run<C extends Record<string, unknown>> {
         ["fpr", "tpr", "threshold"],
       );
     }
-    const base = this.fileBase(cfg);
-    await writeCsv(`${base}.csv`, rows, columnsOf(rows));
-    const started = this.#started.get(cfg.name) ?? performance.now();
-    const wall = Math.round((performance.now() - started) / 100) / 10;
-    this.#wall[cfg.name] = wall;
-    const { plan, resultKey } = await this.#keys(cfg);
-    const model = this.#models.get(cfg.name);
-    await writeTextAtomic(
-      `${base}.json`,
-      configToJson({
-        key: resultKey,
-        model: plan.key,
-        trained: model?.trained ?? false,
-        train_img_per_s: model?.imagesPerSecond,
-        wall_s: wall,
-        folds: Object.fromEntries(
-          [...verification].map((
-            [s, v],
-          ) => [s, v.folds.map((f) => round(f.accuracy))]),
-        ),
-      }) + "\n",
+    const wall = await this.#writeConfiguration(
+      cfg,
+      rows,
+      this.#models.get(cfg.name),
+      Object.fromEntries(
+        [...verification].map((
+          [s, v],
+        ) => [s, v.folds.map((f) => round(f.accuracy))]),
+      ),
     );
-    this.#models.delete(cfg.name);
-    this.#ran.push(cfg.name);
     if (!this.flags.quiet) {
       const acc = [...verification].map(([s, v]) =>
         `${s} ${(100 * v.accuracy_mean).toFixed(2)}±${

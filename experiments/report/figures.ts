@@ -9,7 +9,12 @@
 
 import { join } from "node:path";
 import { exists, InputError } from "../../lib/base/io.ts";
-import { rocPlot, writeSvg } from "../../lib/report/plot.ts";
+import {
+  type Curve,
+  curvePlot,
+  rocPlot,
+  writeSvg,
+} from "../../lib/report/plot.ts";
 import type { AnyExperiment, Figure } from "../harness/experiment.ts";
 import { rocPath } from "../harness/result_files.ts";
 import { acc, accStd, prettyConfig, scorerName } from "./claims.ts";
@@ -23,10 +28,15 @@ import {
   type ResultRow,
 } from "./results.ts";
 
-/** Reads a numeric CSV with the given columns (e.g. a ROC table). */
+/**
+ * Reads a numeric CSV with the given columns (e.g. a ROC table). With
+ * `missing`, empty and NaN cells are allowed (as NaN): a learning curve may
+ * not measure every quantity at every step.
+ */
 export async function readNumericCsv(
   path: string,
   columns: string[],
+  options: { missing?: boolean } = {},
 ): Promise<Record<string, number[]>> {
   const table = await readTable(path, columns);
   const out: Record<string, number[]> = Object.fromEntries(
@@ -36,7 +46,7 @@ export async function readNumericCsv(
   for (const { line, fields } of table.records) {
     columns.forEach((c, k) => {
       const v = parseNumber(fields[at[k]]);
-      if (v === undefined || isNaN(v)) {
+      if (v === undefined || (isNaN(v) && !options.missing)) {
         throw new InputError(
           path,
           line,
@@ -114,6 +124,52 @@ async function rocFigure(
   };
 }
 
+/** The quantities of a learning curve that its figure shows, one panel each. */
+const CURVE_PANELS: [column: string, title: string, scale: number][] = [
+  ["val_accuracy_l2", "validation accuracy, L2 (%)", 100],
+  ["val_accuracy_cosine", "validation accuracy, cosine (%)", 100],
+  ["ident_loss", "identification loss", 1],
+  ["verif_loss", "verification loss", 1],
+  ["val_dead_fraction", "dead DeepID2 units, validation faces (%)", 100],
+];
+
+/** The learning curves of every configuration that has one (`<experiment>/curves/<config>.csv`). */
+async function curvesFigure(
+  experiment: AnyExperiment,
+  ex: ExperimentResults,
+  resultsDir: string,
+): Promise<Figure | undefined> {
+  const dir = join(resultsDir, ex.experiment, "curves");
+  const configs = await configFiles(dir, "");
+  if (configs.length === 0) return undefined;
+  return {
+    file: `${ex.experiment}_curves.svg`,
+    caption: "learning curves (validation pairs)",
+    draw: async () => {
+      const curves: Curve[] = [];
+      for (const c of configs) {
+        const t = await readNumericCsv(
+          join(dir, `${c}.csv`),
+          ["step", ...CURVE_PANELS.map(([col]) => col)],
+          { missing: true },
+        );
+        curves.push({
+          name: prettyConfig(c),
+          step: t.step,
+          values: Object.fromEntries(
+            CURVE_PANELS.map((
+              [col, title, k],
+            ) => [title, t[col].map((v) => k * v)]),
+          ),
+        });
+      }
+      return curvePlot(curves, {
+        title: `${experiment.paper.source}: learning curves (${ex.experiment})`,
+      });
+    },
+  };
+}
+
 /** Every figure of an experiment's results (not drawn yet). */
 export async function experimentFigures(
   experiment: AnyExperiment,
@@ -121,8 +177,10 @@ export async function experimentFigures(
   resultsDir: string,
 ): Promise<Figure[]> {
   const roc = await rocFigure(experiment, ex, resultsDir);
+  const curves = await curvesFigure(experiment, ex, resultsDir);
   return [
     ...(roc ? [roc] : []),
+    ...(curves ? [curves] : []),
     ...(await experiment.figures?.(ex, resultsDir) ?? []),
   ];
 }

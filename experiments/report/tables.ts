@@ -85,6 +85,12 @@ const TABLE_COLUMNS: [string, string[], (r: ResultRow) => string][] = [
     ["n_pairs"],
     (r) => isNaN(value(r, "n_pairs")) ? "—" : String(value(r, "n_pairs")),
   ],
+  [
+    "validation acc. (%)",
+    ["val_accuracy_mean"],
+    (r) => pct(value(r, "val_accuracy_mean")),
+  ],
+  ["dead units (%)", ["dead_features"], (r) => pct(value(r, "dead_features"))],
 ];
 
 function resultsTable(rows: ResultRow[]): string {
@@ -96,15 +102,35 @@ function resultsTable(rows: ResultRow[]): string {
   for (const g of byScorer(rows).values()) {
     if (g.length > 1) best.add(argmax(g));
   }
+  // A model that collapsed or diverged says so instead of its numbers.
+  const failed = (r: ResultRow) =>
+    r.fields.status !== undefined && r.fields.status !== "" &&
+    r.fields.status !== "ok";
   const body = rows.map((r) => [
     prettyConfig(r.config),
     scorerName(r.scorer),
-    ...used.map(([head, , f]) => {
+    ...used.map(([head, , f], k) => {
+      if (failed(r)) return k === 0 ? `**${r.fields.status}**` : "—";
       const text = f(r);
       return head === "accuracy (%)" && best.has(r) ? `**${text}**` : text;
     }),
   ]);
-  return markdownTable(["config", "scorer", ...used.map(([h]) => h)], body);
+  const table = markdownTable(
+    ["config", "scorer", ...used.map(([h]) => h)],
+    body,
+  );
+  const reasons = [
+    ...new Set(
+      rows.filter(failed).map((r) =>
+        `- ${prettyConfig(r.config)}: ${r.fields.status} — ${
+          r.fields.status_reason ?? ""
+        }`
+      ),
+    ),
+  ];
+  return reasons.length
+    ? `${table}\n\nNot results (never scored):\n\n${reasons.join("\n")}`
+    : table;
 }
 
 function distinctValues(rows: ResultRow[], column: string): string[] {

@@ -230,6 +230,9 @@ export function scoreMatrix(
   return out;
 }
 
+/** Names of the three scorers of {@linkcode standardScorers}, in their order. */
+export const STANDARD_SCORERS = ["l2", "cosine", "joint_bayesian"] as const;
+
 /**
  * The three scorers every experiment reports: L2, cosine, and Joint
  * Bayesian fitted on held-out identities' features (`[N, dim]`, labels per

@@ -74,7 +74,10 @@ export interface VerificationResult {
   accuracy_mean: number;
   /** Population std (numpy's np.std, as facenet) of the fold accuracies. */
   accuracy_std: number;
-  /** Standard error: accuracy_std / sqrt(num_folds). */
+  /**
+   * Standard error of the mean: the sample std (n − 1) of the fold
+   * accuracies over sqrt(num_folds), as other LFW tools report it.
+   */
   accuracy_se: number;
   /** AUC of the pooled ROC. */
   auc: number;
@@ -278,7 +281,7 @@ export function evaluateVerification(
     n_pairs: rows.length,
     accuracy_mean: accMean,
     accuracy_std: accStd,
-    accuracy_se: accStd / Math.sqrt(foldIds.length),
+    accuracy_se: sampleStd(acc) / Math.sqrt(foldIds.length),
     auc: auc(roc),
     eer: eer(roc),
     "tar_at_far_1e-3": meanOf(folds.map((f) => f["tar_at_far_1e-3"])),
@@ -346,4 +349,12 @@ export function verifyPairs(
     );
   }
   return out;
+}
+
+/** Sample standard deviation (n − 1 in the denominator); 0 for one value. */
+function sampleStd(values: number[]): number {
+  if (values.length < 2) return 0;
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  const ss = values.reduce((a, v) => a + (v - m) ** 2, 0);
+  return Math.sqrt(ss / (values.length - 1));
 }

@@ -93,7 +93,8 @@ Deno.test("hand-computed two-fold protocol", () => {
   assert.equal(r.folds[1].accuracy, 0.75);
   assert.equal(r.accuracy_mean, 0.625);
   assert.equal(r.accuracy_std, 0.125); // population std
-  close(r.accuracy_se, 0.125 / Math.SQRT2);
+  // Standard error from the sample std: sqrt(2 · 0.125² / (2 − 1)) / sqrt(2).
+  close(r.accuracy_se, 0.125);
   assert.equal(r.auc, 15 / 16);
   assert.equal(r.eer, 0.25);
   // VAL: training FAR 0 -> thresholds 0.45 and 0.7 as above.

@@ -54,7 +54,28 @@ export interface ModelConfig {
   deepid2Dim: number;
   /** Identities in the softmax (8192 in the paper); 0 = no softmax (lambda = Infinity). */
   numIdentities: number;
+  /**
+   * Multiplier on every weight's initial standard deviation: He-normal
+   * `gain·√(2 / fanIn)` for the conv and DeepID2 layers, `gain·√(1 / deepid2Dim)`
+   * for the softmax (dimensionless; 1). [U]
+   */
+  weightInitGain: number;
+  /**
+   * Start value of the DeepID2 layer's 160 biases (feature units; 0). A
+   * small positive value keeps more of its ReLUs active at the start. [U]
+   */
+  deepid2BiasInit: number;
 }
+
+/**
+ * The initialisation keys of {@linkcode ModelConfig} and their defaults
+ * (`lib/PAPER.md`, "What the paper leaves open, and our defaults"). The
+ * paper gives no initialisation [U]; these are the values every model had
+ * before they were config values.
+ */
+export const DEFAULT_INIT: Readonly<
+  Pick<ModelConfig, "weightInitGain" | "deepid2BiasInit">
+> = Object.freeze({ weightInitGain: 1, deepid2BiasInit: 0 });
 
 /** The paper's network for `numIdentities` identities and a 55x47 RGB input. */
 export function defaultModelConfig(numIdentities: number): ModelConfig {
@@ -66,6 +87,7 @@ export function defaultModelConfig(numIdentities: number): ModelConfig {
     conv4: { filters: 80, kernel: 2, region: [1, 1] }, // [S] unshared
     deepid2Dim: 160,
     numIdentities,
+    ...DEFAULT_INIT,
   };
 }
 
@@ -159,16 +181,25 @@ export interface ModelOptions {
   paths?: Readonly<FastPaths>;
 }
 
-function heNormal(rng: Rng, n: number, fanIn: number): Float32Array {
-  const std = Math.sqrt(2 / fanIn);
+/** `n` seeded normal values of standard deviation `gain·√(2 / fanIn)`. */
+function heNormal(
+  rng: Rng,
+  n: number,
+  fanIn: number,
+  gain: number,
+): Float32Array {
+  // No multiply at gain 1: the same values as before the gain existed.
+  const std = gain === 1 ? Math.sqrt(2 / fanIn) : gain * Math.sqrt(2 / fanIn);
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
   return a;
 }
 
 /**
- * Creates the network with seeded He-normal weights and zero biases. The
- * values come from {@linkcode Rng}, so they are identical on every backend.
+ * Creates the network with seeded He-normal weights (times
+ * `config.weightInitGain`), zero biases except the DeepID2 layer's
+ * (`config.deepid2BiasInit`). The values come from {@linkcode Rng}, so they
+ * are identical on every backend.
  *
  * @example
  * ```ts
@@ -184,6 +215,13 @@ export function createDeepID2(
   options: ModelOptions = {},
 ): DeepID2 {
   const shapes = modelShapes(config);
+  const { weightInitGain: gain, deepid2BiasInit } = config;
+  if (!(gain >= 0) || !Number.isFinite(gain)) {
+    throw new Error(`weightInitGain must be finite and >= 0, got ${gain}`);
+  }
+  if (!Number.isFinite(deepid2BiasInit)) {
+    throw new Error(`deepid2BiasInit must be finite, got ${deepid2BiasInit}`);
+  }
   const rng = Rng.derive(seed, "init");
   const params: Params = new Map();
   const add = (name: string, shape: number[], values: Float32Array) =>
@@ -196,7 +234,7 @@ export function createDeepID2(
     // Bank by bank, so the values do not depend on how banks are stored.
     const w = new Float32Array(regions * patch * s.outC);
     for (let r = 0; r < regions; r++) {
-      w.set(heNormal(rng, patch * s.outC, patch), r * patch * s.outC);
+      w.set(heNormal(rng, patch * s.outC, patch, gain), r * patch * s.outC);
     }
     add(`conv${i + 1}/w`, [regions, patch, s.outC], w);
     add(
@@ -207,14 +245,14 @@ export function createDeepID2(
   });
   const fanIn = shapes.pool3 + shapes.conv4;
   const d = config.deepid2Dim;
-  add("deepid2/w", [fanIn, d], heNormal(rng, fanIn * d, fanIn));
-  add("deepid2/b", [d], new Float32Array(d));
+  add("deepid2/w", [fanIn, d], heNormal(rng, fanIn * d, fanIn, gain));
+  add("deepid2/b", [d], new Float32Array(d).fill(deepid2BiasInit));
   if (config.numIdentities > 0) {
     const n = config.numIdentities;
     add(
       "softmax/w",
       [d, n],
-      heNormal(rng, d * n, d).map((v) => v / Math.SQRT2),
+      heNormal(rng, d * n, d, gain).map((v) => v / Math.SQRT2),
     );
     add("softmax/b", [n], new Float32Array(n));
   }
@@ -408,8 +446,11 @@ export async function loadModel(
   options: ModelOptions = {},
 ): Promise<DeepID2> {
   const ck = await loadCheckpoint(path);
-  const config = ck.state.model as ModelConfig | undefined;
-  if (!config) throw new Error(`${path}: checkpoint has no model config`);
+  const saved = ck.state.model as ModelConfig | undefined;
+  if (!saved) throw new Error(`${path}: checkpoint has no model config`);
+  // Files from before the initialisation keys existed were initialised
+  // with the defaults (the loaded weights replace them anyway).
+  const config: ModelConfig = { ...DEFAULT_INIT, ...saved };
   const net = createDeepID2(config, 0, options);
   for (const [name, v] of net.params) {
     const t = ck.tensors.get(name) ??

@@ -586,6 +586,76 @@ export async function barPlot(
   } as vl.TopLevelSpec);
 }
 
+/** One model's learning curve: values of several quantities against the training step. */
+export interface Curve {
+  /** The model, e.g. `λ=0.05`. */
+  name: string;
+  step: number[];
+  /** Quantity name (one panel each, e.g. `validation accuracy (%)`) → values per step; NaN = not measured. */
+  values: Record<string, number[]>;
+}
+
+/**
+ * Learning curves: one panel per quantity (side by side, each with its own
+ * y scale), one line per model, against the training step.
+ *
+ * @example
+ * ```ts
+ * const svg = await curvePlot([{ name: "λ=0", step: [50, 100],
+ *   values: { "loss": [3, 2], "validation accuracy (%)": [70, 75] } }], { title: "curves" });
+ * ```
+ */
+export async function curvePlot(
+  curves: Curve[],
+  options: { title: string },
+): Promise<string> {
+  const values: Record<string, unknown>[] = [];
+  const panels: string[] = [];
+  for (const c of curves) {
+    for (const [panel, ys] of Object.entries(c.values)) {
+      if (ys.length !== c.step.length) {
+        throw new RangeError(`curvePlot: ${c.name} ${panel}: lengths differ`);
+      }
+      if (!panels.includes(panel)) panels.push(panel);
+      ys.forEach((y, i) => {
+        if (Number.isFinite(y)) {
+          values.push({ model: c.name, panel, step: c.step[i], y });
+        }
+      });
+    }
+  }
+  const names = distinct(curves.map((c) => c.name));
+  return await renderVegaLite({
+    title: options.title,
+    data: { values },
+    facet: {
+      column: { field: "panel", type: "nominal", sort: panels, title: null },
+    },
+    spec: {
+      width: WIDTH,
+      height: HEIGHT,
+      mark: { type: "line", point: { size: 12 } },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: "training step" },
+        y: {
+          field: "y",
+          type: "quantitative",
+          scale: { zero: false },
+          title: null,
+        },
+        color: {
+          field: "model",
+          type: "nominal",
+          sort: names,
+          scale: { scheme: scheme(names.length) },
+          title: null,
+        },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  } as vl.TopLevelSpec);
+}
+
 /** Writes an SVG string to `path` atomically (temp file, then rename). */
 export async function writeSvg(path: string, svg: string): Promise<void> {
   await writeTextAtomic(path, svg.endsWith("\n") ? svg : `${svg}\n`);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Signal } from "./losses.ts";
+import type { LambdaScaling, Signal } from "./losses.ts";
 
 /** Training hyper-parameters; [U] = not given by the paper. */
 export interface TrainConfig {
@@ -20,6 +20,12 @@ export interface TrainConfig {
   positiveFraction: number;
   /** Weight of the verification signal; 0 = identification only, Infinity = verification only. */
   lambda: number;
+  /**
+   * `bounded`: the total loss is divided by max(1, λ), so the step size is
+   * comparable along the whole λ axis and λ → ∞ meets verification only;
+   * `none`: the paper's sum as written (`lossWeights`, `lib/train/losses.ts`). [U]
+   */
+  lambdaScaling: LambdaScaling;
   /** Verification signal (Table 1). */
   signal: Signal;
   /** Initial learning rate. [U] */
@@ -28,6 +34,8 @@ export interface TrainConfig {
   lrSchedule: "exp" | "step" | "constant";
   /** Final / initial learning rate for `exp`. [U] */
   finalLrRatio: number;
+  /** Linear learning-rate warm-up over the first N steps, from 0 to the scheduled rate (steps; 0 = none). [U] */
+  warmupSteps: number;
   /** SGD momentum. [U] */
   momentum: number;
   /** L2 weight decay on weights (not biases). [U] */
@@ -50,10 +58,13 @@ export const DEFAULT_TRAIN: TrainConfig = {
   pairsPerBatch: 32,
   positiveFraction: 0.5,
   lambda: 0.05,
+  // Bounded: λ ≤ 1 is unchanged, and λ > 1 no longer raises the step size.
+  lambdaScaling: "bounded",
   signal: "l2",
   learningRate: 0.01,
   lrSchedule: "exp",
   finalLrRatio: 0.1,
+  warmupSteps: 0,
   momentum: 0.9,
   weightDecay: 5e-4,
   margin: 1,
@@ -70,8 +81,19 @@ export interface TrainData {
   labels: Int32Array;
 }
 
-/** Learning rate at `step` of `config.steps`. */
+/**
+ * Learning rate of the step after `step` steps (0-based) of `config.steps`:
+ * the schedule, times `(step + 1) / warmupSteps` during the warm-up (the
+ * first step at 1/N of the rate, step N at the full rate).
+ */
 export function learningRateAt(step: number, config: TrainConfig): number {
+  const lr = scheduledRate(step, config);
+  const n = config.warmupSteps;
+  // No multiply outside the warm-up: the rate is the schedule's, bit for bit.
+  return n > 0 && step < n - 1 ? lr * ((step + 1) / n) : lr;
+}
+
+function scheduledRate(step: number, config: TrainConfig): number {
   const t = step / Math.max(1, config.steps);
   switch (config.lrSchedule) {
     case "constant":
@@ -80,6 +102,24 @@ export function learningRateAt(step: number, config: TrainConfig): number {
       return config.learningRate * (t < 0.5 ? 1 : t < 0.75 ? 0.1 : 0.01);
     case "exp":
       return config.learningRate * Math.pow(config.finalLrRatio, t);
+  }
+}
+
+/**
+ * Checks the config values a typo or an older caller could leave wrong,
+ * with an error naming the key (the trainer calls it before step 1).
+ */
+export function checkTrainConfig(config: TrainConfig): void {
+  const { lambdaScaling, warmupSteps } = config;
+  if (lambdaScaling !== "bounded" && lambdaScaling !== "none") {
+    throw new Error(
+      `lambdaScaling must be "bounded" or "none", got ${String(lambdaScaling)}`,
+    );
+  }
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) {
+    throw new Error(
+      `warmupSteps must be an integer >= 0, got ${String(warmupSteps)}`,
+    );
   }
 }
 

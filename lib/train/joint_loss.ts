@@ -1,7 +1,8 @@
 /**
  * The joint loss of one training step, `Ident(fi) + Ident(fj) + λ·Verif(fi,
- * fj)` (`lib/train/step.ts`), with its gradient written out by hand and
- * computed on the host, as one custom-gradient op.
+ * fj)` (`lib/train/step.ts`) weighted by `lossWeights` (with
+ * `lambdaScaling: "bounded"`, divided by max(1, λ)), with its gradient
+ * written out by hand and computed on the host, as one custom-gradient op.
  *
  * The loss works on the 2P x 160 features and the 2P x n logits of a batch:
  * tiny tensors, but built from tfjs ops it is ~150 kernels per step forward
@@ -18,7 +19,7 @@
  *
  * @module
  */
-import type { Signal } from "./losses.ts";
+import { type LambdaScaling, lossWeights, type Signal } from "./losses.ts";
 import { tf } from "../engine/tf.ts";
 
 /** What one step's loss needs besides the tensors. */
@@ -29,17 +30,19 @@ export interface JointLossSpec {
   same: ArrayLike<number>;
   /** 0 = identification only, Infinity = verification only. */
   lambda: number;
+  /** How the total is weighted along λ (`lossWeights` of `lib/train/losses.ts`). */
+  lambdaScaling: LambdaScaling;
   signal: Signal;
   margin: number;
 }
 
 /** The values of one evaluation. */
 export interface JointLossValues {
-  /** `Ident(fi) + Ident(fj)` (batch means); 0 when λ = Infinity. */
+  /** `Ident(fi) + Ident(fj)` (batch means, unweighted); 0 when λ = Infinity. */
   identLoss: number;
-  /** `Verif(fi, fj)` (batch mean); 0 when λ = 0. */
+  /** `Verif(fi, fj)` (batch mean, unweighted); 0 when λ = 0. */
   verifLoss: number;
-  /** The total the gradient is of. */
+  /** The total the gradient is of: `w.ident · identLoss + w.verif · verifLoss` (`lossWeights`). */
   loss: number;
   /** `[P]` pair distances (cosine similarity for `cosine`), as `pairDistance` of `lib/train/losses.ts`. */
   dist: Float32Array;
@@ -47,7 +50,9 @@ export interface JointLossValues {
 
 /** Values and gradients (of `loss`). */
 export interface JointLossResult extends JointLossValues {
+  /** `[2P, D]`: the verification term's part only (the identification term reaches the features through the logits). */
   dFeatures: Float32Array;
+  /** `[2P, n]`; `null` when λ = Infinity. */
   dLogits: Float32Array | null;
   dCosW: number;
   dCosB: number;
@@ -57,17 +62,20 @@ export interface JointLossResult extends JointLossValues {
  * The joint loss and its gradient on host arrays.
  *
  * @param f `[2P, D]` features, the first P rows the `fi` of each pair
+ *   (float32 in training; float64 for the finite-difference tests)
  * @param logits `[2P, n]` or `null` (λ = Infinity)
  * @param cosine learned `w`, `b` of the cosine signal
  */
 export function jointLossHost(
-  f: Float32Array,
+  f: Float32Array | Float64Array,
   dim: number,
-  logits: Float32Array | null,
+  logits: Float32Array | Float64Array | null,
   spec: JointLossSpec,
   cosine?: { w: number; b: number },
 ): JointLossResult {
   const { lambda, signal, margin, labels, same } = spec;
+  // Weights of the two terms in the total; exactly 1 where unscaled.
+  const w = lossWeights(lambda, spec.lambdaScaling);
   const rows = f.length / dim;
   const P = rows / 2;
   if (!Number.isInteger(P) || labels.length !== rows || same.length !== P) {
@@ -86,6 +94,9 @@ export function jointLossHost(
     dLogits = new Float32Array(logits.length);
     // 2 * mean over 2P rows of -log softmax_t = (1/P) * sum.
     const scale = 1 / P;
+    // Its gradient carries the term's weight (1/λ when scaled, else 1: the
+    // same number as scale, so λ ≤ 1 is unchanged bit for bit).
+    const gscale = w.ident === 1 ? scale : w.ident * scale;
     const e = new Float64Array(n);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
@@ -98,8 +109,8 @@ export function jointLossHost(
       }
       const t = labels[r];
       identLoss += scale * (Math.log(sum) - (logits[o + t] - max));
-      for (let k = 0; k < n; k++) dLogits[o + k] = scale * (e[k] / sum);
-      dLogits[o + t] -= scale;
+      for (let k = 0; k < n; k++) dLogits[o + k] = gscale * (e[k] / sum);
+      dLogits[o + t] -= gscale;
     }
   }
   const dist = new Float32Array(P);
@@ -107,7 +118,7 @@ export function jointLossHost(
   let dCosW = 0;
   let dCosB = 0;
   // Gradient weight of the verification term in the total.
-  const wv = verifOnly ? 1 : lambda;
+  const wv = w.verif;
   for (let p = 0; p < P; p++) {
     const i = p * dim;
     const j = (P + p) * dim;
@@ -159,7 +170,8 @@ export function jointLossHost(
     // Per-pair term and its derivative in d.
     let term = 0;
     let gd = 0;
-    if (signal === "l2sq") {
+    if (signal === "l2sq" || signal === "l1") {
+      // Linear in d (the squared L2 or the L1 distance): ½d, ½max(0, m − d).
       if (usePos) {
         term += s * 0.5 * d;
         gd += s * 0.5;
@@ -183,6 +195,7 @@ export function jointLossHost(
     if (gd === 0) continue;
     for (let k = 0; k < dim; k++) {
       const x = f[i + k] - f[j + k];
+      // ∂d/∂fi_k: sign(x) for L1, 2x for the squared L2, x / d for L2.
       const g = signal === "l1"
         ? gd * (x > 0 ? 1 : -1)
         : signal === "l2sq"
@@ -197,7 +210,7 @@ export function jointLossHost(
     ? identLoss
     : verifOnly
     ? verifLoss
-    : identLoss + lambda * verifLoss;
+    : w.ident * identLoss + w.verif * verifLoss;
   return { identLoss, verifLoss, loss, dist, dFeatures, dLogits, dCosW, dCosB };
 }
 

@@ -7,9 +7,23 @@
  *   - `l2`:  y: ½‖fi − fj‖²; else ½ max(0, m − ‖fi − fj‖)²        [S, default]
  *   - `l2sq`: y: ½‖fi − fj‖²; else ½ max(0, m − ‖fi − fj‖²)        [U, selectable]
  *   - `l2+`: only same-identity pairs give a loss; `l2-`: only different ones [U]
- *   - `l1`:  `l2` with the L1 norm: ½‖d‖₁², ½ max(0, m − ‖d‖₁)²      [U]
+ *   - `l1`:  y: ½‖fi − fj‖₁; else ½ max(0, m − ‖fi − fj‖₁)          [U]
  *   - `cosine`: ½ (y − σ(w·cos(fi, fj) + b))², w and b learned      [S]
  * Each is averaged over the pairs of a batch.
+ *
+ * The paper does not give the L1 form [U]. Ours is linear in the L1 distance
+ * (like `l2sq` in the squared distance), not `l2`'s squares with the L1 norm:
+ * the gradient of ½‖d‖₁² is ‖d‖₁·sign(d_k) per coordinate, ‖d‖₁ ≈ D times
+ * the typical |d_k|, so with D = 160 it was ~160x the L2 term's d_k and
+ * killed the DeepID2 layer's ReLUs at the learning rates that suit L2. The
+ * linear form's gradient is ±½ per coordinate (÷ P pairs), on the scale of
+ * L2's (`lib/PAPER.md`, "Signals").
+ *
+ * The joint loss `Ident(fi) + Ident(fj) + λ·Verif` is weighted by
+ * {@linkcode lossWeights}: with `lambdaScaling: "bounded"` (the default) the
+ * total is divided by max(1, λ), so that the step size stays comparable
+ * along the whole λ axis of Fig. 3 (`lib/PAPER.md`, "Signals", the total
+ * loss).
  *
  * The margin m is not learned by gradient descent (that drives it to 0): it
  * is re-set from time to time to the distance threshold with the lowest
@@ -23,6 +37,50 @@ import { tf } from "../engine/tf.ts";
 export const SIGNALS = ["l2", "l2sq", "l2+", "l2-", "l1", "cosine"] as const;
 /** A verification signal name. */
 export type Signal = typeof SIGNALS[number];
+
+/**
+ * How the joint loss is weighted along the λ axis: `bounded` divides the
+ * total by max(1, λ), `none` is the paper's formula as written.
+ */
+export const LAMBDA_SCALINGS = ["bounded", "none"] as const;
+/** A λ weighting rule (see {@linkcode lossWeights}). */
+export type LambdaScaling = typeof LAMBDA_SCALINGS[number];
+
+/**
+ * The weights of `Ident(fi) + Ident(fj)` and of `Verif` in the total a
+ * training step differentiates (`lib/PAPER.md`, "Signals", the total loss):
+ *
+ * - λ = 0: `{ ident: 1, verif: 0 }`; λ = Infinity: `{ ident: 0, verif: 1 }`
+ *   (verification only, no softmax), in both modes;
+ * - `none`, or λ ≤ 1: `{ ident: 1, verif: λ }`, the paper's sum;
+ * - `bounded` with 1 < λ < Infinity: `{ ident: 1 / λ, verif: 1 }`, the same
+ *   sum times 1 / λ. Without it the right end of Fig. 3 changes the
+ *   effective learning rate as well as the balance: λ = 5 weighted the
+ *   verification gradient by 5 next to the softmax, λ = ∞ by 1. With it the
+ *   largest weight is 1 everywhere and λ → ∞ tends to exactly the
+ *   verification-only loss.
+ *
+ * The weights are exactly 1 where they do not scale (λ ≤ 1 has the same
+ * arithmetic as before the rule existed), and callers skip multiplying by 1.
+ */
+export function lossWeights(
+  lambda: number,
+  scaling: LambdaScaling,
+): { ident: number; verif: number } {
+  if (!(lambda >= 0)) throw new Error(`lambda must be >= 0, got ${lambda}`);
+  if (!LAMBDA_SCALINGS.includes(scaling)) {
+    throw new Error(
+      `lambdaScaling must be one of ${LAMBDA_SCALINGS.join(", ")}, got ${
+        String(scaling)
+      }`,
+    );
+  }
+  if (lambda === Infinity) return { ident: 0, verif: 1 };
+  if (scaling === "bounded" && lambda > 1) {
+    return { ident: 1 / lambda, verif: 1 };
+  }
+  return { ident: 1, verif: lambda };
+}
 
 /** Whether a signal uses a distance margin m. */
 export function usesMargin(signal: Signal): boolean {
@@ -100,12 +158,13 @@ export function verificationLoss(
     return tf.mean(tf.mul(0.5, tf.square(tf.sub(same, p))));
   }
   const diff = tf.sub(1, same);
-  // Same-pair term ½‖d‖²: for l2sq, d already is the squared distance.
-  const pos = signal === "l2sq" ? tf.mul(0.5, d) : tf.mul(0.5, tf.square(d));
-  const hinge = tf.relu(tf.sub(margin, d));
-  // l2sq's different-pair term is ½max(0, m − ‖d‖²), not squared
+  // l2sq and l1 are linear in their distance d (the squared L2 and the L1
+  // distance): ½d and ½max(0, m − d). The L2 forms square: ½d², ½max(0, m − d)²
   // (`lib/PAPER.md`, "Signals").
-  const neg = tf.mul(0.5, signal === "l2sq" ? hinge : tf.square(hinge));
+  const linear = signal === "l2sq" || signal === "l1";
+  const pos = linear ? tf.mul(0.5, d) : tf.mul(0.5, tf.square(d));
+  const hinge = tf.relu(tf.sub(margin, d));
+  const neg = tf.mul(0.5, linear ? hinge : tf.square(hinge));
   const terms = signal === "l2+"
     ? tf.mul(same, pos)
     : signal === "l2-"

@@ -84,7 +84,8 @@ Deno.test("L2 verification: same ½d², different ½max(0, m-d)², hinge edges",
 
 Deno.test("L1 and cosine verification, hand values", async () => {
   await useBackend("cpu");
-  // L1 distances 7 and 1: same ½·49, ½·1 -> 12.5; different m = 3: ½·0, ½·4 -> 1
+  // L1 distances 7 and 1, linear in them: same ½·7, ½·1 -> mean 2;
+  // different, m = 3: ½·max(0, 3 − 7), ½·(3 − 1) -> mean 0.5
   assertAllClose([
     await value(
       verificationLoss(fi(), fj(), tf.tensor1d([1, 1]), {
@@ -92,7 +93,7 @@ Deno.test("L1 and cosine verification, hand values", async () => {
         margin: 3,
       }),
     ),
-  ], [12.5]);
+  ], [2]);
   assertAllClose([
     await value(
       verificationLoss(fi(), fj(), tf.tensor1d([0, 0]), {
@@ -100,7 +101,7 @@ Deno.test("L1 and cosine verification, hand values", async () => {
         margin: 3,
       }),
     ),
-  ], [1]);
+  ], [0.5]);
   // cosine of ([1,0],[0,1]) = 0 and ([1,1],[2,2]) = 1; w = 2, b = -1:
   // p = σ(-1), σ(1); y = [0, 1] -> ½σ(-1)² + ½(1-σ(1))², mean over 2
   const a = tf.tensor2d([[1, 0], [1, 1]]);
@@ -122,6 +123,26 @@ Deno.test("L1 and cosine verification, hand values", async () => {
       }),
     /needs w and b/,
   );
+});
+
+Deno.test("L1 gradient (tfjs autodiff): ±½ per coordinate over P pairs, on the scale of L2's, 0 beyond the margin", async () => {
+  await useBackend("cpu");
+  // Pairs ([0,0], [3,4]) (L1 7) and ([1,1], [1,2]) (L1 1), P = 2.
+  const grad = (same: number[], margin: number, signal: "l1" | "l2") =>
+    tf.grad((x: tf.Tensor) =>
+      verificationLoss(x as tf.Tensor2D, fj(), tf.tensor1d(same), {
+        signal,
+        margin,
+      })
+    )(fi()).data();
+  // Same pairs: ∂(½‖d‖₁)/∂fi = ½ sign(fi − fj) / P; fi − fj = [−3, −4], [0, −1]
+  // (tfjs's Abs gradient is −1 at 0).
+  assertAllClose(await grad([1, 1], 3, "l1"), [-0.25, -0.25, -0.25, -0.25]);
+  // Different, m = 3: pair 1 beyond the margin (0); pair 2 inside, pushed
+  // apart: −½ sign(fi − fj) / P.
+  assertAllClose(await grad([0, 0], 3, "l1"), [0, 0, 0.25, 0.25]);
+  // L2's same-pair gradient is d / P = [−1.5, −2], [0, −0.5]: the same order.
+  assertAllClose(await grad([1, 1], 3, "l2"), [-1.5, -2, 0, -0.5]);
 });
 
 Deno.test("L2 gradient is finite for identical features", async () => {

@@ -21,7 +21,12 @@ import {
 import { loadNative } from "../engine/native.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
-import { DEFAULT_TRAIN, train } from "./train.ts";
+import {
+  DEFAULT_TRAIN,
+  train,
+  type TrainConfig,
+  TrainingDiverged,
+} from "./train.ts";
 
 const reason = await loadNative("tensorflow");
 if (reason !== null) console.log(`native tests skipped: ${reason}`);
@@ -46,58 +51,72 @@ async function weights(net: DeepID2): Promise<Map<string, Float32Array>> {
   return out;
 }
 
-Deno.test({
-  name: "native: one joint training step gives the same gradients as wasm",
-  ignore,
-  async fn() {
-    // lr 1, no momentum or decay: after one step, p0 - p1 is the gradient.
-    const tcfg = {
-      ...DEFAULT_TRAIN,
-      steps: 1,
-      pairsPerBatch: 4,
-      lambda: 0.05,
-      signal: "l2" as const,
-      learningRate: 1,
-      lrSchedule: "constant" as const,
-      momentum: 0,
-      weightDecay: 0,
-      checkpointEvery: 0,
-      seed: 5,
-    };
-    const [t, w] = await across(["tensorflow", "wasm"], async (paths) => {
-      const net = createDeepID2(config, 3, { paths });
-      const before = await weights(net);
-      const r = await train(net, data, tcfg, { progressLabel: null });
-      const grads = new Map<string, Float32Array>();
-      for (const [k, p1] of await weights(net)) {
-        grads.set(k, before.get(k)!.map((p0, i) => p0 - p1[i]));
+/** The one-step comparisons: the paper's default, and the new L1 form and λ scaling. */
+const ONE_STEP: {
+  lambda: number;
+  signal: TrainConfig["signal"];
+  lambdaScaling: TrainConfig["lambdaScaling"];
+}[] = [
+  { lambda: 0.05, signal: "l2", lambdaScaling: "bounded" },
+  { lambda: 2, signal: "l1", lambdaScaling: "bounded" },
+  { lambda: 50, signal: "cosine", lambdaScaling: "bounded" },
+];
+
+for (const one of ONE_STEP) {
+  const what = `${one.signal}, lambda ${one.lambda} (${one.lambdaScaling})`;
+  Deno.test({
+    name:
+      `native: one joint training step gives the same gradients as wasm, ${what}`,
+    ignore,
+    async fn() {
+      // lr 1, no momentum or decay: after one step, p0 - p1 is the gradient.
+      const tcfg = {
+        ...DEFAULT_TRAIN,
+        ...one,
+        steps: 1,
+        pairsPerBatch: 4,
+        learningRate: 1,
+        lrSchedule: "constant" as const,
+        momentum: 0,
+        weightDecay: 0,
+        checkpointEvery: 0,
+        seed: 5,
+      };
+      const [t, w] = await across(["tensorflow", "wasm"], async (paths) => {
+        const net = createDeepID2(config, 3, { paths });
+        const before = await weights(net);
+        const r = await train(net, data, tcfg, { progressLabel: null });
+        const grads = new Map<string, Float32Array>();
+        for (const [k, p1] of await weights(net)) {
+          grads.set(k, before.get(k)!.map((p0, i) => p0 - p1[i]));
+        }
+        disposeModel(net);
+        return { grads, log: r.log };
+      });
+      assertStrict.deepEqual([...t.grads.keys()], [...w.grads.keys()]);
+      let nonzero = 0;
+      for (const [k, g] of w.grads) {
+        assertRelClose(`gradient of ${k}`, t.grads.get(k)!, g, GRAD_TOL);
+        if (g.some((v) => v !== 0)) nonzero++;
       }
-      disposeModel(net);
-      return { grads, log: r.log };
-    });
-    assertStrict.deepEqual([...t.grads.keys()], [...w.grads.keys()]);
-    let nonzero = 0;
-    for (const [k, g] of w.grads) {
-      assertRelClose(`gradient of ${k}`, t.grads.get(k)!, g, GRAD_TOL);
-      if (g.some((v) => v !== 0)) nonzero++;
-    }
-    assertStrict.ok(nonzero > w.grads.size / 2, "most gradients are nonzero");
-    const lt = t.log.at(-1)!;
-    const lw = w.log.at(-1)!;
-    assertRelClose(
-      "identification loss",
-      [lt.identLoss],
-      [lw.identLoss],
-      FORWARD_TOL,
-    );
-    assertRelClose(
-      "verification loss",
-      [lt.verifLoss],
-      [lw.verifLoss],
-      FORWARD_TOL,
-    );
-  },
-});
+      assertStrict.ok(nonzero > w.grads.size / 2, "most gradients are nonzero");
+      const lt = t.log.at(-1)!;
+      const lw = w.log.at(-1)!;
+      assertRelClose(
+        "identification loss",
+        [lt.identLoss],
+        [lw.identLoss],
+        FORWARD_TOL,
+      );
+      assertRelClose(
+        "verification loss",
+        [lt.verifLoss],
+        [lw.verifLoss],
+        FORWARD_TOL,
+      );
+    },
+  });
+}
 
 /** Training settings for the resource-variable SGD tests. */
 const SGD_TRAIN = {
@@ -219,7 +238,11 @@ Deno.test({
       train(net, data, { ...SGD_TRAIN, steps: 20, learningRate: 1e8 }, {
         progressLabel: null,
       }),
-      /training diverged at step \d+ .*lower the learning rate/,
+      (e) =>
+        e instanceof TrainingDiverged &&
+        /training diverged at step \d+ .*lower the learning rate/.test(
+          e.message,
+        ),
     );
     assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
     // The network holds the weights of the step that diverged, not stale ones.

@@ -82,8 +82,10 @@ export function newRun(config: TrainConfig): RunState {
 
 /**
  * Loads the checkpoint at `path` into the trainables, velocities and sampler
- * and returns its run state; a new run when there is no file yet. A
- * checkpoint of another network is an error naming the tensor.
+ * and returns its run state; a new run when there is no file yet. A corrupt
+ * file (truncated, foreign, a state that is not a run's) or a checkpoint of
+ * another network is an error naming the file, what is wrong and how to
+ * recover: delete the file, and the training starts over.
  */
 export async function resume(
   path: string,
@@ -92,27 +94,53 @@ export async function resume(
   config: TrainConfig,
 ): Promise<RunState> {
   if (!await exists(path)) return newRun(config);
-  const ck = await loadCheckpoint(path);
-  for (const [name, v] of vars.trainable) {
-    const t = ck.tensors.get(name);
-    const vt = ck.tensors.get(`${name}/v`);
-    if (!t || !vt || t.values.length !== v.size) {
-      throw new Error(
-        `${path}: checkpoint does not match this network (${name})`,
-      );
-    }
-    tf.tidy(() => v.assign(tf.tensor(t.values, v.shape)));
-    tf.tidy(() =>
-      vars.velocity.get(name)!.assign(tf.tensor(vt.values, v.shape))
-    );
+  const recover = `delete ${path} to start this training over`;
+  let ck;
+  try {
+    ck = await loadCheckpoint(path);
+  } catch (e) {
+    // The message already names the file and the defect.
+    throw new Error(`${(e as Error).message}; ${recover}`, { cause: e });
   }
-  const st = ck.state as {
+  const st = (ck.state ?? {}) as {
     step: number;
     margin: number;
     rng: number;
     window: { d: number[]; same: number[] };
     log: TrainLogEntry[];
   };
+  const w = st.window;
+  if (
+    !Number.isInteger(st.step) || typeof st.margin !== "number" ||
+    typeof st.rng !== "number" || !Array.isArray(st.log) ||
+    !w || !Array.isArray(w.d) || !Array.isArray(w.same)
+  ) {
+    throw new Error(
+      `${path}: not a training checkpoint (no step, margin, sampler state, ` +
+        `margin window or log); ${recover}`,
+    );
+  }
+  // Every tensor is checked before any is loaded: a bad file leaves the
+  // network as it was.
+  for (const [name, v] of vars.trainable) {
+    const t = ck.tensors.get(name);
+    const vt = ck.tensors.get(`${name}/v`);
+    if (
+      !t || !vt || t.values.length !== v.size || vt.values.length !== v.size
+    ) {
+      throw new Error(
+        `${path}: checkpoint does not match this network (${name}); ${recover}`,
+      );
+    }
+  }
+  for (const [name, v] of vars.trainable) {
+    const t = ck.tensors.get(name)!;
+    const vt = ck.tensors.get(`${name}/v`)!;
+    tf.tidy(() => v.assign(tf.tensor(t.values, v.shape)));
+    tf.tidy(() =>
+      vars.velocity.get(name)!.assign(tf.tensor(vt.values, v.shape))
+    );
+  }
   sampler.rng.state = st.rng;
   return {
     step: st.step,

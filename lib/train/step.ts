@@ -5,7 +5,9 @@
  * the update. The softmax parameters get only the identification gradient,
  * the cosine signal's `w`, `b` get λ·∂Verif, the network gets both; λ = 0
  * trains on identification only, λ = Infinity on verification only, with no
- * softmax in the graph.
+ * softmax in the graph. With `lambdaScaling: "bounded"` and λ > 1 the whole
+ * total, and so every one of those gradients, is divided by λ
+ * (`lossWeights` in `lib/train/losses.ts`; `lib/PAPER.md`, "Signals").
  *
  * Two choices, each made once by {@linkcode makeStep} from the network's
  * paths (`lib/engine/fast_paths.ts`), the same arithmetic either way:
@@ -24,6 +26,7 @@ import { jointLoss, type JointLossValues } from "./joint_loss.ts";
 import {
   type CosineParams,
   identificationLoss,
+  lossWeights,
   pairDistance,
   verificationLoss,
 } from "./losses.ts";
@@ -101,9 +104,9 @@ export class TrainerVars {
 
 /** One step's host values, for the log and the margin window. */
 export interface StepValues {
-  /** `Ident(fi) + Ident(fj)` (batch means); 0 when λ = Infinity. */
+  /** `Ident(fi) + Ident(fj)` (batch means, before `lossWeights`); 0 when λ = Infinity. */
   identLoss: number;
-  /** `Verif(fi, fj)` (batch mean); 0 when λ = 0. */
+  /** `Verif(fi, fj)` (batch mean, before `lossWeights`); 0 when λ = 0. */
   verifLoss: number;
   /** `[P]` pair distances (cosine similarity for `cosine`). */
   dist: ArrayLike<number>;
@@ -143,6 +146,9 @@ type Loss = (
 /** The loss of `lib/train/losses.ts` in tfjs ops, differentiated by tfjs. */
 function tfjsLoss(config: TrainConfig): Loss {
   const { lambda, signal, pairsPerBatch: P } = config;
+  // Multiplications by a weight of exactly 1 are left out: λ ≤ 1 (and
+  // `none`) run the same ops as before the weights existed.
+  const w = lossWeights(lambda, config.lambdaScaling);
   return (net, f, batch, margin, cosine) => {
     const fi = tf.slice(f, [0, 0], [P, -1]) as tf.Tensor2D;
     const fj = tf.slice(f, [P, 0], [P, -1]) as tf.Tensor2D;
@@ -161,7 +167,7 @@ function tfjsLoss(config: TrainConfig): Loss {
           ),
         ),
       );
-      total = tf.add(total, ident);
+      total = tf.add(total, w.ident === 1 ? ident : tf.mul(w.ident, ident));
     }
     if (lambda !== 0) {
       verif = tf.keep(
@@ -171,10 +177,7 @@ function tfjsLoss(config: TrainConfig): Loss {
           cosine,
         }),
       );
-      total = tf.add(
-        total,
-        lambda === Infinity ? verif : tf.mul(lambda, verif),
-      );
+      total = tf.add(total, w.verif === 1 ? verif : tf.mul(w.verif, verif));
     }
     const dist = tf.keep(pairDistance(fi, fj, signal));
     const values = async () => {
@@ -194,13 +197,20 @@ function tfjsLoss(config: TrainConfig): Loss {
 
 /** The same loss with its gradient computed on the host (`lib/train/joint_loss.ts`). */
 function hostLoss(config: TrainConfig): Loss {
-  const { lambda, signal } = config;
+  const { lambda, lambdaScaling, signal } = config;
   return (net, f, batch, margin, cosine) => {
     let got: JointLossValues | undefined;
     const total = jointLoss(
       f,
       lambda === Infinity ? null : logits(net, f),
-      { labels: batch.labels, same: batch.same, lambda, signal, margin },
+      {
+        labels: batch.labels,
+        same: batch.same,
+        lambda,
+        lambdaScaling,
+        signal,
+        margin,
+      },
       cosine,
       (v) => got = v,
     );

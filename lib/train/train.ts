@@ -8,13 +8,14 @@
  * weight decay), re-sets the margin m every `marginEvery` steps from the
  * last `marginWindow` pairs (`lib/train/run_state.ts`), logs, and
  * checkpoints every `checkpointEvery` steps; the learning rate decreases by
- * a schedule (`lib/train/config.ts`). Deterministic for a given seed,
+ * a schedule after an optional linear warm-up (`lib/train/config.ts`). Deterministic for a given seed,
  * backend, formulation (`net.paths`) and config; resumable from its
  * checkpoint with identical results.
  *
  * @module
  */
 import {
+  checkTrainConfig,
   learningRateAt,
   type TrainConfig,
   type TrainData,
@@ -28,6 +29,7 @@ import { Progress } from "../base/progress.ts";
 import { usesMargin } from "./losses.ts";
 
 export {
+  checkTrainConfig,
   DEFAULT_TRAIN,
   learningRateAt,
   type TrainConfig,
@@ -35,16 +37,43 @@ export {
   type TrainLogEntry,
 } from "./config.ts";
 
+/**
+ * The training signals since the previous {@linkcode TrainOptions.onEval}
+ * call (or the start of this `train` call), for learning curves.
+ */
+export interface EvalStats {
+  /** Mean over those steps of `Ident(fi) + Ident(fj)` (unweighted batch means, as logged); 0 when λ = Infinity. */
+  identLoss: number;
+  /** Mean over those steps of `Verif(fi, fj)` (unweighted batch mean); 0 when λ = 0. */
+  verifLoss: number;
+  /** How many steps the means are over. */
+  steps: number;
+  /** The margin m in force after this step (the value the next step uses). */
+  margin: number;
+  /** The learning rate this step ran at. */
+  lr: number;
+}
+
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
   /** Checkpoint file; with `resume`, training continues from it when present. */
   checkpointPath?: string;
   resume?: boolean;
-  /** Called after every `evalEvery`-th step, with the weights of that step. */
-  onEval?: (step: number, net: DeepID2) => Promise<void> | void;
+  /**
+   * Called after every `evalEvery`-th step, with the weights of that step
+   * and the losses since the previous call. A string it returns (short,
+   * e.g. "val 81.2 %") is shown on the progress line from then on.
+   */
+  onEval?: (
+    step: number,
+    net: DeepID2,
+    stats: EvalStats,
+  ) => Promise<string | void> | string | void;
   evalEvery?: number;
   /** Label of the progress line; `null` = no progress output. */
   progressLabel?: string | null;
+  /** Where progress lines go (stderr by default). */
+  progressWrite?: (text: string) => void;
   /** Stop after this many steps in this call (to test interruption). */
   stopAfter?: number;
 }
@@ -61,8 +90,36 @@ export interface TrainResult {
 }
 
 /**
+ * A step gave a non-finite loss. Training is deterministic (seed, backend,
+ * formulation and config fix every number), so resuming from the last
+ * checkpoint reaches the same step and diverges again: the config has to
+ * change. The network keeps the weights of the step that diverged.
+ */
+export class TrainingDiverged extends Error {
+  override name = "TrainingDiverged";
+
+  constructor(
+    /** The step (1-based) whose loss was not finite. */
+    readonly step: number,
+    /** Its `Ident(fi) + Ident(fj)`. */
+    readonly identLoss: number,
+    /** Its `Verif(fi, fj)`. */
+    readonly verifLoss: number,
+  ) {
+    super(
+      `training diverged at step ${step} (identification loss ${identLoss}, ` +
+        `verification loss ${verifLoss}); training is deterministic, so ` +
+        `resuming from the checkpoint would diverge again at the same step: ` +
+        `lower the learning rate, or raise warm-up (warmupSteps)`,
+    );
+  }
+}
+
+/**
  * Trains `net` on `data` (Algorithm 1) with the formulation it carries
- * (`net.paths`).
+ * (`net.paths`). A non-finite loss throws {@linkcode TrainingDiverged}; a
+ * corrupt checkpoint to resume from throws an error that names the file and
+ * says to delete it.
  *
  * @example
  * ```ts
@@ -94,17 +151,16 @@ export async function train(
   const resetsMargin = usesMargin(config.signal) && config.lambda !== 0;
   // After the resume: with resource variables, the weights move in here.
   const stepper = makeStep(net, data, vars, config);
-  const meter = new Meter(options.progressLabel, run.step, last, config);
+  const meter = new Meter(options, run.step, last, config);
+  // Loss sums since the previous onEval call.
+  const since = { ident: 0, verif: 0, steps: 0 };
   try {
     while (run.step < last) {
       const pairs = sampler.batch(P, config.positiveFraction);
       const lr = learningRateAt(run.step, config);
       const v = await stepper.step(pairs, lr, run.margin);
       if (!Number.isFinite(v.identLoss) || !Number.isFinite(v.verifLoss)) {
-        throw new Error(
-          `training diverged at step ${run.step + 1} ` +
-            `(loss ${v.identLoss}, ${v.verifLoss}); lower the learning rate`,
-        );
+        throw new TrainingDiverged(run.step + 1, v.identLoss, v.verifLoss);
       }
       run.window.push(v.dist, pairs.same);
       run.step++;
@@ -112,6 +168,9 @@ export async function train(
         run.margin = run.window.margin();
       }
       const { identLoss, verifLoss } = v;
+      since.ident += identLoss;
+      since.verif += verifLoss;
+      since.steps++;
       run.log.push({
         step: run.step,
         identLoss,
@@ -119,15 +178,24 @@ export async function train(
         margin: run.margin,
         lr,
       });
-      meter.update(run, v, lr);
       if (ck && due(run, config.checkpointEvery) && run.step < config.steps) {
         stepper.sync();
         await save();
       }
       if (options.onEval && due(run, options.evalEvery)) {
         stepper.sync();
-        await options.onEval(run.step, net);
+        const note = await options.onEval(run.step, net, {
+          identLoss: since.ident / since.steps,
+          verifLoss: since.verif / since.steps,
+          steps: since.steps,
+          margin: run.margin,
+          lr,
+        });
+        since.ident = since.verif = since.steps = 0;
+        if (typeof note === "string") meter.note = note;
       }
+      // After the evaluation, so that the line shows what it returned.
+      meter.update(run, v, lr);
     }
   } finally {
     // Also on divergence: the network keeps the weights of the last step.
@@ -157,6 +225,7 @@ function due(run: RunState, every: number | undefined): boolean {
 
 /** Clear errors for a network, λ and data that do not fit together. */
 function checkSetup(net: DeepID2, data: TrainData, config: TrainConfig): void {
+  checkTrainConfig(config);
   const { lambda } = config;
   const softmax = net.params.has("softmax/w");
   if (lambda === Infinity && softmax) {
@@ -184,10 +253,12 @@ class Meter {
   readonly #images: number;
   readonly #total: number;
   readonly #t0 = performance.now();
+  /** What the last evaluation returned, shown at the end of the line. */
+  note = "";
 
   /** Steps `first` .. `last` of `config.steps`, each of `2 * pairsPerBatch` images. */
   constructor(
-    label: string | null | undefined,
+    options: TrainOptions,
     first: number,
     last: number,
     config: TrainConfig,
@@ -195,9 +266,12 @@ class Meter {
     this.#first = first;
     this.#images = 2 * config.pairsPerBatch;
     this.#total = config.steps;
-    this.#progress = label === null
-      ? null
-      : new Progress(label ?? "train", last - first, { unit: "steps" });
+    const label = options.progressLabel;
+    this.#progress = label === null ? null : new Progress(
+      label ?? "train",
+      last - first,
+      { unit: "steps", write: options.progressWrite },
+    );
   }
 
   /** Images per second since the meter started, at step `step`. */
@@ -212,7 +286,8 @@ class Meter {
       `step ${run.step}/${this.#total} ident ${v.identLoss.toFixed(3)} ` +
         `verif ${v.verifLoss.toFixed(4)} m ${run.margin.toFixed(3)} ` +
         `lr ${lr.toExponential(2)} ` +
-        `${this.imagesPerSecond(run.step).toFixed(0)} img/s`,
+        `${this.imagesPerSecond(run.step).toFixed(0)} img/s` +
+        (this.note ? ` ${this.note}` : ""),
     );
   }
 

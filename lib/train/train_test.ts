@@ -1,5 +1,10 @@
 import assertStrict from "node:assert/strict";
-import { assert, assertAllClose, useBackend } from "../_test_helpers.ts";
+import {
+  assert,
+  assertAllClose,
+  assertRelClose,
+  useBackend,
+} from "../_test_helpers.ts";
 import { PORTABLE } from "../engine/fast_paths.ts";
 import { loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { SIGNALS } from "./losses.ts";
@@ -17,10 +22,12 @@ import { tf } from "../engine/tf.ts";
 import { PairSampler } from "./pairs.ts";
 import {
   DEFAULT_TRAIN,
+  type EvalStats,
   learningRateAt,
   train,
   type TrainConfig,
   type TrainData,
+  TrainingDiverged,
 } from "./train.ts";
 
 const SHAPE: [number, number, number] = [55, 47, 3];
@@ -237,6 +244,7 @@ Deno.test("checkpoint: missing, truncated or foreign files get clear errors and 
   // (and no tensor of the trainer behind).
   const net = createDeepID2(defaultModelConfig(8), 1);
   const before = tf.memory().numTensors;
+  // The error names the file, the defect and the way out.
   await assertStrict.rejects(
     () =>
       train(net, tinyData(), quick, {
@@ -244,20 +252,48 @@ Deno.test("checkpoint: missing, truncated or foreign files get clear errors and 
         checkpointPath: `${dir}/cut.bin`,
         resume: true,
       }),
-    /not a valid DeepID2 checkpoint/,
+    /cut\.bin: not a valid DeepID2 checkpoint \(expected \d+ bytes, found \d+\); delete .*cut\.bin to start this training over/,
   );
+  // Truncated inside the header too.
+  await Deno.writeFile(`${dir}/head.bin`, bytes.subarray(0, 20));
+  await assertStrict.rejects(
+    () =>
+      train(net, tinyData(), quick, {
+        progressLabel: null,
+        checkpointPath: `${dir}/head.bin`,
+        resume: true,
+      }),
+    /head\.bin: not a valid DeepID2 checkpoint \(truncated header\); delete .*head\.bin to start this training over/,
+  );
+  // A valid file that is not a training run's (a saved model, here).
+  await saveModel(net, `${dir}/model.bin`);
+  const w0 = await weights(net);
+  await assertStrict.rejects(
+    () =>
+      train(net, tinyData(), quick, {
+        progressLabel: null,
+        checkpointPath: `${dir}/model.bin`,
+        resume: true,
+      }),
+    /model\.bin: not a training checkpoint .*; delete .*model\.bin to start this training over/,
+  );
+  assert(sameWeights(await weights(net), w0), "a bad file loads nothing");
   assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
   assertStrict.equal(
     (await Deno.readFile(`${dir}/cut.bin`)).length,
     bytes.length - 3,
   );
-  // A diverging run: a clear error, and no tensor left behind either.
-  await assertStrict.rejects(
-    () =>
-      train(net, tinyData(), { ...quick, learningRate: 1e8 }, {
-        progressLabel: null,
-      }),
-    /training diverged at step \d+ .*lower the learning rate/,
+  // A diverging run: a TrainingDiverged that says what to change, and no
+  // tensor left behind either.
+  const err = await train(net, tinyData(), { ...quick, learningRate: 1e8 }, {
+    progressLabel: null,
+  }).then(() => null, (e) => e);
+  assert(err instanceof TrainingDiverged, `got ${err}`);
+  assert(err.step >= 1 && err.step <= quick.steps, `step ${err.step}`);
+  assert(!Number.isFinite(err.identLoss) || !Number.isFinite(err.verifLoss));
+  assertStrict.match(
+    err.message,
+    /training diverged at step \d+ .*deterministic.*diverge again at the same step: lower the learning rate, or raise warm-up/,
   );
   assertStrict.equal(tf.memory().numTensors, before, "tensors leaked");
   disposeModel(net);
@@ -284,20 +320,106 @@ Deno.test("pair sampler: the set fraction of positives, seeded; learning-rate sc
   assertStrict.ok(Math.abs(learningRateAt(100, c) - 0.1) < 1e-12);
   assertStrict.equal(learningRateAt(60, { ...c, lrSchedule: "step" }), 0.1);
   assertStrict.equal(learningRateAt(99, { ...c, lrSchedule: "constant" }), 1);
+  // Warm-up: (step + 1) / N of the scheduled rate for the first N steps,
+  // then the schedule itself, bit for bit.
+  const w = { ...c, warmupSteps: 4 };
+  assertStrict.deepEqual(
+    [0, 1, 2, 3, 4, 50].map((s) => learningRateAt(s, w)),
+    [0.25, 0.5, 0.75, 1, 1, 1].map((f, i) =>
+      f * learningRateAt([0, 1, 2, 3, 4, 50][i], c)
+    ),
+  );
+  assertStrict.equal(learningRateAt(3, w), learningRateAt(3, c));
+  assertStrict.equal(learningRateAt(50, w), learningRateAt(50, c));
 });
 
-Deno.test("train: the evaluation callback runs every evalEvery steps with the current step", async () => {
+Deno.test("train: config values a caller could leave out or mistype are errors naming the key", async () => {
+  await useBackend("cpu");
+  const net = createDeepID2(defaultModelConfig(8), 1);
+  const data = tinyData();
+  const bad = (cfg: Record<string, unknown>) =>
+    train(net, data, { ...quick, ...cfg } as TrainConfig, {
+      progressLabel: null,
+    });
+  await assertStrict.rejects(
+    () => bad({ lambdaScaling: undefined }),
+    /lambdaScaling must be "bounded" or "none", got undefined/,
+  );
+  await assertStrict.rejects(
+    () => bad({ warmupSteps: -1 }),
+    /warmupSteps must be an integer >= 0, got -1/,
+  );
+  disposeModel(net);
+});
+
+Deno.test("train: lambda scaling: bounded equals none bit for bit at lambda <= 1, and at lambda = 1e6 trains the network like verification only", async () => {
+  await useBackend("wasm");
+  const data = tinyData();
+  const run = async (cfg: Partial<TrainConfig>) => {
+    const net = createDeepID2(
+      defaultModelConfig(cfg.lambda === Infinity ? 0 : 8),
+      1,
+    );
+    try {
+      const r = await train(net, data, { ...quick, steps: 2, ...cfg }, {
+        progressLabel: null,
+      });
+      const w = new Map<string, Float32Array>();
+      for (const [k, v] of net.params) {
+        w.set(k, await v.data() as Float32Array);
+      }
+      return { r, w };
+    } finally {
+      disposeModel(net);
+    }
+  };
+  const a = await run({ lambda: 0.5, lambdaScaling: "bounded" });
+  const b = await run({ lambda: 0.5, lambdaScaling: "none" });
+  assertStrict.deepEqual(a.w, b.w);
+  assertStrict.deepEqual(a.r.log, b.r.log);
+  // λ = 1e6: the softmax's pull is 1e-6 of the verification's; the network
+  // (all but the softmax) ends within 1e-4 of the λ = ∞ run from the same
+  // start (the softmax is drawn after every other layer).
+  const big = await run({ lambda: 1e6, lambdaScaling: "bounded" });
+  const inf = await run({ lambda: Infinity });
+  for (const [k, v] of inf.w) assertRelClose(k, big.w.get(k)!, v, 1e-4);
+  // The same λ without the scaling takes steps ~1e6 times larger: with
+  // this learning rate it diverges at once.
+  await assertStrict.rejects(
+    () => run({ lambda: 1e6, lambdaScaling: "none" }),
+    TrainingDiverged,
+  );
+});
+
+Deno.test("train: the evaluation callback runs every evalEvery steps with the step, the losses since the last call, margin and rate; its note is shown", async () => {
   await useBackend("wasm");
   const net = createDeepID2(defaultModelConfig(8), 1);
-  const seen: number[] = [];
-  await train(net, tinyData(), { ...quick, steps: 6 }, {
-    progressLabel: null,
+  const seen: [number, EvalStats][] = [];
+  const lines: string[] = [];
+  const r = await train(net, tinyData(), { ...quick, steps: 6 }, {
+    progressLabel: "t",
+    progressWrite: (text) => lines.push(text),
     evalEvery: 2,
-    onEval: (step) => {
-      seen.push(step);
+    onEval: (step, _net, stats) => {
+      seen.push([step, stats]);
+      return `val ${step} %`;
     },
   });
-  assertStrict.deepEqual(seen, [2, 4, 6]);
+  assertStrict.deepEqual(seen.map(([s]) => s), [2, 4, 6]);
+  for (const [step, stats] of seen) {
+    const window = r.log.slice(step - 2, step);
+    const mean = (f: (e: typeof window[0]) => number) =>
+      window.reduce((a, e) => a + f(e), 0) / window.length;
+    assertStrict.equal(stats.steps, 2);
+    assertAllClose([stats.identLoss, stats.verifLoss], [
+      mean((e) => e.identLoss),
+      mean((e) => e.verifLoss),
+    ], 1e-12);
+    assertStrict.equal(stats.margin, r.log[step - 1].margin);
+    assertStrict.equal(stats.lr, r.log[step - 1].lr);
+  }
+  // The last line shows what the last evaluation returned.
+  assertStrict.match(lines.join(""), /step 6\/6 .* val 6 %/);
   disposeModel(net);
 });
 
@@ -321,6 +443,9 @@ Deno.test("train: the host-computed joint loss (TensorFlow's path) trains like t
     ...SIGNALS.map((signal) => ({ signal })),
     { lambda: 0 },
     { lambda: Infinity },
+    { lambda: 2, signal: "l1" },
+    { lambda: 2, lambdaScaling: "none" },
+    { lambda: 2, signal: "cosine" },
   ];
   for (const cfg of cases) {
     const a = await run(true, cfg);
