@@ -9,6 +9,8 @@ import { exists } from "../lib/base/io.ts";
 import { EXPERIMENTS } from "./all.ts";
 import { parseRunFlags } from "./harness/flags.ts";
 import { RESULT_COLUMNS } from "./harness/result_files.ts";
+import { CURVE_COLUMNS, modelPlan } from "./harness/models.ts";
+import { openContext, resolveConfig } from "./harness/run.ts";
 import { experiment as jointLambda } from "./joint_lambda.ts";
 import { flagsPerExperiment } from "./reproduce.ts";
 import { experiment as verificationSignals } from "./verification_signals.ts";
@@ -90,6 +92,18 @@ for (const def of EXPERIMENTS) {
     if (name === "face_identification") {
       assertStrict.ok(Number(rows[0].rank1_mean) >= 0);
     }
+    // Every model's learning curve (validation pairs) comes with its results.
+    for (const config of new Set(rows.map((r) => r.config))) {
+      const curve = await readCsv(`${out}/${name}/curves/${config}.csv`);
+      assertStrict.ok(curve.length >= 1, `${config}: a learning curve`);
+      assertStrict.deepEqual(Object.keys(curve[0]), [...CURVE_COLUMNS]);
+      assertStrict.equal(Number(curve.at(-1)!.step), 4);
+    }
+    for (const row of rows) {
+      assertStrict.equal(row.status, "ok");
+      const v = Number(row.val_accuracy_mean);
+      assertStrict.ok(v >= 0 && v <= 1, `validation accuracy ${v}`);
+    }
     const again = await def.main([...common, "--out", out]);
     assertStrict.equal(
       again.ran.length,
@@ -127,6 +141,52 @@ Deno.test("experiment flags: unknown flags and config keys are errors", async ()
         "wasm",
       ]),
     /the paper profile needs real data/,
+  );
+});
+
+Deno.test("a diverged configuration is reported as such, the sweep goes on, and a rerun does not train it again", async () => {
+  const out = `${tmp}/diverged`;
+  // λ = 1e6 without the 1/max(1, λ) scaling: a huge step, NaN within 4 steps.
+  const argv = [
+    ...common,
+    "--out",
+    out,
+    "--lambdas=0,1000000",
+    "--lambdaScaling=none",
+    "--learningRate=10",
+  ];
+  const r = await jointLambda.main(argv);
+  assertStrict.deepEqual(r.ran.sort(), ["lambda=0", "lambda=1000000"]);
+  const rows = await readCsv(`${out}/joint_lambda.csv`);
+  const bad = rows.filter((x) => x.config === "lambda=1000000");
+  assertStrict.equal(bad.length, 3);
+  for (const row of bad) {
+    assertStrict.equal(row.status, "diverged");
+    assertStrict.equal(row.accuracy_mean, "", "never scored");
+    assertStrict.match(row.status_reason, /diverged at step \d/);
+  }
+  const again = await jointLambda.main(argv);
+  assertStrict.equal(again.ran.length, 0, "both remembered");
+});
+
+Deno.test("a corrupt checkpoint: the error names the file and how to recover", async () => {
+  const out = `${tmp}/corrupt`;
+  const c = `${tmp}/cacheCorrupt`;
+  await Deno.mkdir(`${c}/models`, { recursive: true });
+  await Deno.symlink(`${cache}/synth`, `${c}/synth`).catch(() => {});
+  const argv = [...common, "--cache", c, "--out", out, "--lambdas=0.05"];
+  const flags = parseRunFlags(argv);
+  const config = resolveConfig(jointLambda, flags);
+  const ctx = await openContext(flags, config);
+  const [cfg] = jointLambda.configurations(config, ctx.dataset);
+  const { key } = await modelPlan(cfg, config, ctx);
+  const ckpt = `${c}/models/${key}.ckpt`;
+  await Deno.writeTextFile(ckpt, "DEEPID2 truncated");
+  await assertStrict.rejects(
+    () => jointLambda.main(argv),
+    (e: Error) =>
+      e.message.includes(ckpt) && /delete/.test(e.message) &&
+      /--force/.test(e.message),
   );
 });
 

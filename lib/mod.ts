@@ -40,6 +40,7 @@ export { tf } from "./engine/tf.ts";
 export {
   createDeepID2,
   type DeepID2,
+  DEFAULT_INIT,
   defaultModelConfig,
   disposeModel,
   extractFeatures,
@@ -53,14 +54,17 @@ export {
 export {
   bestThreshold,
   identificationLoss,
+  lossWeights,
   type Signal,
   SIGNALS,
   verificationLoss,
 } from "./train/losses.ts";
 export {
   DEFAULT_TRAIN,
+  type EvalStats,
   train,
   type TrainConfig,
+  TrainingDiverged,
   type TrainOptions,
   type TrainResult,
 } from "./train/train.ts";

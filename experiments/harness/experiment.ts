@@ -15,6 +15,7 @@ import type { BackendInfo } from "../../lib/engine/backend.ts";
 import type { Scorer } from "../../lib/eval/scorers.ts";
 import type { VerificationResult } from "../../lib/eval/verification.ts";
 import type { Signal } from "../../lib/train/losses.ts";
+import type { ModelConfig } from "../../lib/nn/model.ts";
 import type { TrainConfig } from "../../lib/train/train.ts";
 import type { RunFlags } from "./flags.ts";
 
@@ -73,8 +74,11 @@ export interface Configuration {
   signal: Signal;
   /** Use only this many training identities (Fig. 6); all by default. */
   identities?: number;
-  /** Training settings of this configuration alone (calibration's grid). */
-  train?: Partial<Omit<TrainConfig, "lambda" | "signal" | "seed">>;
+  /** Training and initialisation settings of this configuration alone (calibration's grid). */
+  train?: Partial<
+    & Omit<TrainConfig, "lambda" | "signal" | "seed">
+    & Pick<ModelConfig, "weightInitGain" | "deepid2BiasInit">
+  >;
   /** Extra columns of this configuration's rows (e.g. `lambda`, `signal`). */
   columns: Record<string, string | number>;
 }

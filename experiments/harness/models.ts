@@ -149,6 +149,8 @@ export async function modelPlan(
       cfg.lambda === Infinity ? 0 : n ?? ctx.dataset.train.identities.length,
     ),
     inputShape: [config.cropHeight, config.cropWidth, config.channels],
+    weightInitGain: cfg.train?.weightInitGain ?? config.weightInitGain,
+    deepid2BiasInit: cfg.train?.deepid2BiasInit ?? config.deepid2BiasInit,
   };
   const trainCfg = trainConfigFor(cfg, config, ctx.flags.seed);
   const key = (await sha256Hex(configToJson({

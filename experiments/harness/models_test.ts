@@ -35,3 +35,64 @@ Deno.test("subsetTrain: n identities of a seeded order, labels remapped, images 
   assertStrict.equal(subsetTrain(set, 5, 1), set, "n >= all: the whole set");
   assertStrict.throws(() => subsetTrain(set, 1, 1), /at least 2/);
 });
+
+Deno.test("validate: learning-curve numbers come from the validation pairs only", async () => {
+  const { initBackend } = await import("../../lib/engine/backend.ts");
+  const { createDeepID2, defaultModelConfig, disposeModel } = await import(
+    "../../lib/nn/model.ts"
+  );
+  const { Rng } = await import("../../lib/base/rng.ts");
+  const { validate } = await import("./models.ts");
+  const info = await initBackend("cpu", { quiet: true });
+  const net = createDeepID2(
+    { ...defaultModelConfig(4), inputShape: [55, 47, 3] },
+    1,
+    { paths: info.paths },
+  );
+  try {
+    const rng = new Rng(3);
+    const n = 20;
+    const per = 55 * 47 * 3;
+    const validation = {
+      images: Uint8Array.from({ length: n * per }, () => rng.int(256)),
+      shape: [55, 47, 3] as [number, number, number],
+      labels: Int32Array.from({ length: n }, (_, i) => i % 10),
+      identities: Array.from({ length: 10 }, (_, i) => `v${i}`),
+      paths: Array.from({ length: n }, (_, i) => `v/${i}.jpg`),
+    };
+    const validationPairs = Array.from({ length: 20 }, (_, k) => ({
+      fold: Math.floor(k / 2), // one same and one different pair per fold
+      same: k % 2 === 0,
+      a: k % n,
+      b: (k + (k % 2 === 0 ? 10 : 1)) % n,
+    }));
+    const empty = {
+      images: new Uint8Array(0),
+      shape: [55, 47, 3] as [number, number, number],
+      labels: new Int32Array(0),
+      identities: [],
+      paths: [],
+    };
+    // No test images and no test pairs at all: validate still runs.
+    const dataset = {
+      train: empty,
+      heldOut: empty,
+      test: empty,
+      pairs: [],
+      numFolds: 10,
+      validation,
+      validationPairs,
+      info: {},
+    };
+    const a = await validate(net, dataset, 8);
+    assertStrict.ok(a.l2 >= 0 && a.l2 <= 1);
+    // Swapping the validation labels changes the answer: it reads them.
+    const flipped = await validate(net, {
+      ...dataset,
+      validationPairs: validationPairs.map((p) => ({ ...p, same: !p.same })),
+    }, 8);
+    assertStrict.ok(a.l2 !== flipped.l2 || a.cosine !== flipped.cosine);
+  } finally {
+    disposeModel(net);
+  }
+});

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { DEFAULT_INIT, type ModelConfig } from "../../lib/nn/model.ts";
 import { DEFAULT_TRAIN, type TrainConfig } from "../../lib/train/train.ts";
 
 /** A profile name. */
@@ -20,7 +21,9 @@ export const PROFILES: readonly ProfileName[] = ["smoke", "quick", "paper"];
 
 /** Settings shared by every experiment; each is a config key. */
 export interface CommonConfig
-  extends Omit<TrainConfig, "lambda" | "signal" | "seed"> {
+  extends
+    Omit<TrainConfig, "lambda" | "signal" | "seed">,
+    Pick<ModelConfig, "weightInitGain" | "deepid2BiasInit"> {
   /** Crop height, width, channels (1 = gray). 55 x 47 x 3 in the paper. */
   cropHeight: number;
   cropWidth: number;
@@ -44,9 +47,11 @@ export interface CommonConfig
   collapsedAt: number;
 }
 
-// The trainer's defaults without the per-run keys (λ, signal and seed come from each run).
-const { lambda: _lambda, signal: _signal, seed: _seed, ...BASE_TRAIN } =
+// The trainer's and the initialisation's defaults without the per-run keys
+// (λ, signal and seed come from each configuration).
+const { lambda: _lambda, signal: _signal, seed: _seed, ...TRAIN } =
   DEFAULT_TRAIN;
+const BASE_TRAIN = { ...TRAIN, ...DEFAULT_INIT };
 
 /** Defaults of the common config per profile. */
 export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
