@@ -6,7 +6,13 @@ ARGS ?=
 
 .PHONY: reproduce tables test bench fmt lint check deno tensorflow tensorflow-gpu
 
+# The native backend first where it can be built (quietly; wasm otherwise).
 reproduce: deno
+	@if $(MAKE) --no-print-directory tensorflow >/dev/null 2>&1; then \
+	  echo "reproduce: native TensorFlow backend ready (.tensorflow/)"; \
+	else \
+	  echo "reproduce: the native TensorFlow backend could not be built (log: .tensorflow/build-cpu.log); running on wasm"; \
+	fi
 	$(DENO) task reproduce $(ARGS)
 	$(DENO) task tables
 

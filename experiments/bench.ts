@@ -21,9 +21,11 @@ import { benchEvaluation } from "../lib/eval/bench.ts";
 import { BACKENDS, initBackend } from "../lib/engine/backend.ts";
 import type { FastPaths } from "../lib/engine/fast_paths.ts";
 import {
+  countParams,
   createDeepID2,
   defaultModelConfig,
   extractFeatures,
+  forwardMultiplyAdds,
 } from "../lib/nn/model.ts";
 import { Rng } from "../lib/base/rng.ts";
 import { tf } from "../lib/engine/tf.ts";
@@ -40,6 +42,43 @@ export interface BenchResult {
   tensors_leaked: number;
   /** The formulations in force (`lib/engine/fast_paths.ts`), e.g. `batchedRegions`. */
   paths: string[];
+  /** The network measured: trainable parameters and forward multiply-adds per image. */
+  parameters: number;
+  forward_macs_per_image: number;
+  /** The host: CPU model, the vector extensions that matter here, cores. */
+  cpu: string;
+  vector_extensions: string[];
+  cores: number;
+}
+
+/** CPU model and vector extensions (Linux `/proc/cpuinfo`; "unknown" elsewhere). */
+export function hostInfo(): { cpu: string; vector_extensions: string[] } {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync("/proc/cpuinfo");
+  } catch {
+    return { cpu: "unknown", vector_extensions: [] };
+  }
+  const field = (name: string) =>
+    new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(text)?.[1].trim() ?? "";
+  const flags = new Set(field("flags").split(/\s+/));
+  // The extensions whose presence changes which kernels oneDNN, XNNPACK and
+  // PyTorch pick (AVX-512 VNNI is what turns TensorFlow 2.9's oneDNN on by itself).
+  const wanted = [
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+  ];
+  return {
+    cpu: field("model name") || "unknown",
+    vector_extensions: wanted.filter((f) => flags.has(f)),
+  };
 }
 
 /** Runs the model benchmark on the current backend. */
@@ -87,6 +126,7 @@ export async function benchModel(
   const m = Math.min(n, 1024);
   await extractFeatures(net, images.subarray(0, m * h * w * c), cfg.inputShape);
   const ex = m / ((performance.now() - t0) / 1000);
+  const parameters = countParams(net);
   for (const v of net.params.values()) v.dispose();
   return {
     backend: options.backend,
@@ -97,6 +137,10 @@ export async function benchModel(
     extract_img_per_s: Math.round(ex * 10) / 10,
     tensors_leaked: leaked,
     paths: Object.entries(net.paths).filter(([, on]) => on).map(([k]) => k),
+    parameters,
+    forward_macs_per_image: forwardMultiplyAdds(cfg),
+    ...hostInfo(),
+    cores: navigator.hardwareConcurrency || 1,
   };
 }
 

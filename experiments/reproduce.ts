@@ -6,9 +6,10 @@
  * 1. training: the distinct models of all selected experiments, each once
  *    (a model is cached by the hash of its training config, so λ = 0 in
  *    identification_only, joint_lambda and verification_signals trains once),
- *    spread over `--jobs` worker processes (default: one per CPU core, at most
- *    2 — the wasm backend uses one thread per process); interrupted trainings
- *    resume from their checkpoints;
+ *    spread over `--jobs` worker processes (default: on wasm one per CPU
+ *    core, at most 2 — it uses one thread per process; on TensorFlow one,
+ *    which uses every core); interrupted trainings resume from their
+ *    checkpoints;
  * 2. evaluation: each experiment's own `main`, in order, from the cached
  *    models, skipping configurations whose results exist for the same code
  *    and config unless `--force`; each draws its figures.
@@ -49,7 +50,8 @@ const REPRODUCE_FLAGS = {
   },
   jobs: {
     type: "integer",
-    help: "training worker processes (default: CPU cores, at most 2)",
+    help:
+      "training worker processes (default: wasm one per core, at most 2; tensorflow 1)",
   },
   "train-worker": {
     type: "string",
@@ -242,12 +244,13 @@ async function main() {
   for (const t of trainings) {
     if (flags.force || !await trained(t)) missing.push(t);
   }
+  // wasm runs one thread per process: one worker per core (at most 2).
+  // TensorFlow already uses every core in one process: one worker.
+  const cores = navigator.hardwareConcurrency || 1;
+  const perBackend = ctx.backend.name === "wasm" ? Math.min(2, cores) : 1;
   const jobs = Math.max(
     1,
-    Math.min(
-      flags.extra.jobs ?? Math.min(2, navigator.hardwareConcurrency || 1),
-      missing.length,
-    ),
+    Math.min(flags.extra.jobs ?? perBackend, missing.length),
   );
   console.error(
     `reproduce: ${experiments.length} experiments, ${trainings.length} distinct models, ${missing.length} to train, ${jobs} job(s), backend ${ctx.backend.name}, profile ${flags.profile}`,
