@@ -25,8 +25,8 @@ import {
   createDeepID2,
   defaultModelConfig,
   extractFeatures,
-  forwardMultiplyAdds,
 } from "../lib/nn/model.ts";
+import { forwardMultiplyAdds } from "../lib/nn/cost.ts";
 import { Rng } from "../lib/base/rng.ts";
 import { tf } from "../lib/engine/tf.ts";
 import { DEFAULT_TRAIN, train } from "../lib/train/train.ts";

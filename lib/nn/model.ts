@@ -156,23 +156,6 @@ export function modelShapes(config: ModelConfig): ModelShapes {
 }
 
 /**
- * Multiply-adds of one image's forward pass: the four convolutions (each
- * output value costs kh·kw·inC), the DeepID2 layer on pool3 + conv4 and the
- * softmax (`deepid2Dim · numIdentities`; 0 without one). Training costs
- * about three times this (forward, input and weight gradients).
- */
-export function forwardMultiplyAdds(config: ModelConfig): number {
-  const shapes = modelShapes(config);
-  let macs = 0;
-  for (const c of shapes.convs) {
-    macs += (c.inH - c.kh + 1) * (c.inW - c.kw + 1) * c.outC * c.kh * c.kw *
-      c.inC;
-  }
-  macs += (shapes.pool3 + shapes.conv4) * config.deepid2Dim;
-  return macs + config.deepid2Dim * config.numIdentities;
-}
-
-/**
  * The trainable parameters by name: `conv1/w` .. `conv4/w` (`[banks, kh * kw *
  * inC, outC]`, one filter bank per sharing region, rows ordered (dy, dx, cin)),
  * `conv1/b` .. `conv4/b` (`[banks, outC]`), `deepid2/w`, `deepid2/b`,
