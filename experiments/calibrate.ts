@@ -3,20 +3,22 @@
  * validation pairs only (the synthetic set's LFW View 1 files, or CelebA's
  * validation identities on real data). It never extracts a test feature.
  *
- * For each learning rate of the grid it trains a few probe models — λ = 0,
- * the joint λ, and the L1 signal at the joint λ — with the profile's other
- * settings, checks each on the validation pairs every `evalEvery` steps
- * (learning curves), and picks the learning rate with the best mean final
- * validation accuracy (L2) among those where no probe collapsed or
- * diverged. λ = ∞ is not probed: the paper expects verification alone to do
- * badly, so it may not veto a rate, and the whole λ axis then runs at the
- * chosen rate (the 1/max(1, λ) scaling keeps its step size comparable).
+ * A two-stage search. Stage 1: for each learning rate of the grid it trains
+ * a few probe models — L2 at λ ∈ `probeLambdas` (default 0, the joint λ,
+ * 0.5) and the L1 signal at the joint λ — with the profile's other settings,
+ * checks each on the validation pairs every `evalEvery` steps (learning
+ * curves), and keeps the rate with the best mean final validation accuracy
+ * (L2) among those where no probe collapsed or diverged. Stage 2: the same
+ * for the DeepID2 layer's bias start (`biasInits`) at that rate. λ > 1 is
+ * not probed: the paper expects verification alone to do badly, so it may
+ * not veto a setting; the whole λ axis then runs at the chosen setting (the
+ * 1/max(1, λ) scaling keeps its step size comparable).
  *
  * Command: `deno task calibrate [--profile quick] [--learningRates=0.02,0.05,0.1]`
- * writes `results/calibration.csv` (one row per learning rate and probe, the
- * chosen rate marked) and `results/calibration.meta.json`. The profile's
- * default in `experiments/harness/profiles.ts` is set by hand to the chosen
- * rate, with a comment pointing here.
+ * writes `results/calibration.csv` (one row per setting and probe, the
+ * chosen setting marked) and `results/calibration.meta.json`. The profile's
+ * defaults in `experiments/harness/profiles.ts` are set by hand to the
+ * chosen setting, with a comment pointing here.
  *
  * @module
  */
@@ -32,15 +34,22 @@ import { parse } from "csv-parse/sync";
 
 /** Config of the calibration. */
 export interface Config extends Record<string, unknown> {
-  /** The learning rates tried. */
+  /** Stage 1: the learning rates tried (at the profile's DeepID2 bias start). */
   learningRates: number[];
+  /** Stage 2: the DeepID2 bias starts tried at the chosen learning rate. */
+  biasInits: number[];
+  /** λ of the probes trained with the L2 signal. */
+  probeLambdas: number[];
   /** Signals probed at the joint λ besides L2. */
   probeSignals: string[];
 }
 
 /** One row of `results/calibration.csv`. */
 export interface CalibrationRow {
+  /** 1: learning rate; 2: DeepID2 bias start at the chosen rate. */
+  stage: number;
   learning_rate: number;
+  deepid2_bias_init: number;
   probe: string;
   lambda: string;
   signal: string;
@@ -55,10 +64,19 @@ export interface CalibrationRow {
   chosen: boolean;
 }
 
-/** One model per (learning rate, probe). */
-function configurations(config: CommonConfig & Config): Configuration[] {
+/** A training setting the search compares. */
+interface Setting {
+  learningRate: number;
+  deepid2BiasInit: number;
+}
+
+/** One model per (setting, probe): λ in `probeLambdas` with L2, and each probe signal at the joint λ. */
+function probesOf(
+  config: CommonConfig & Config,
+  settings: Setting[],
+): Configuration[] {
   const probes: { lambda: number; signal: Signal }[] = [
-    ...[0, config.bestLambda].map((lambda) => ({
+    ...config.probeLambdas.map((lambda) => ({
       lambda,
       signal: "l2" as const,
     })),
@@ -67,73 +85,106 @@ function configurations(config: CommonConfig & Config): Configuration[] {
       signal: s as Signal,
     })),
   ];
-  return config.learningRates.flatMap((lr) =>
+  return settings.flatMap((st) =>
     probes.map(({ lambda, signal }) => ({
-      name: `lr=${lr},lambda=${lambdaName(lambda)},signal=${signal}`,
+      name: `lr=${st.learningRate},bias=${st.deepid2BiasInit},lambda=${
+        lambdaName(lambda)
+      },signal=${signal}`,
       lambda,
       signal,
-      train: { learningRate: lr },
-      columns: { learning_rate: lr, lambda: lambdaName(lambda), signal },
+      train: { ...st },
+      columns: { lambda: lambdaName(lambda), signal },
     }))
   );
 }
 
+/** Stage 1's configurations (stage 2 depends on its outcome). */
+function configurations(config: CommonConfig & Config): Configuration[] {
+  return probesOf(
+    config,
+    config.learningRates.map((learningRate) => ({
+      learningRate,
+      deepid2BiasInit: config.deepid2BiasInit,
+    })),
+  );
+}
+
 /**
- * The rule: among learning rates where no probe with λ ≤ 1 collapsed or
- * diverged, the one with the best mean final validation accuracy (L2).
+ * The rule: among settings where no probe collapsed or diverged, the one
+ * with the best mean final validation accuracy (L2) over its probes.
+ * `key` names a row's setting.
  */
-export function chooseLearningRate(
+export function chooseSetting<K>(
   rows: Omit<CalibrationRow, "chosen">[],
-): number | undefined {
-  const byLr = new Map<number, Omit<CalibrationRow, "chosen">[]>();
-  for (const r of rows) {
-    byLr.set(r.learning_rate, [...(byLr.get(r.learning_rate) ?? []), r]);
+  key: (r: Omit<CalibrationRow, "chosen">) => K,
+): K | undefined {
+  const groups = new Map<K, Omit<CalibrationRow, "chosen">[]>();
+  for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  let best: { k: K; score: number } | undefined;
+  for (const [k, group] of groups) {
+    if (group.some((r) => r.status !== "ok")) continue;
+    const score = group.reduce((s, r) => s + r.val_accuracy_l2, 0) /
+      group.length;
+    if (!best || score > best.score) best = { k, score };
   }
-  let best: { lr: number; score: number } | undefined;
-  for (const [lr, group] of byLr) {
-    const vetoes = group.filter((r) =>
-      r.status !== "ok" && Number(r.lambda === "inf" ? Infinity : r.lambda) <= 1
-    );
-    if (vetoes.length) continue;
-    const scored = group.filter((r) => r.status === "ok");
-    const score = scored.reduce((s, r) => s + r.val_accuracy_l2, 0) /
-      Math.max(1, scored.length);
-    if (!best || score > best.score) best = { lr, score };
-  }
-  return best?.lr;
+  return best?.k;
 }
 
 /** Trains the probes, reads their validation curves, writes the calibration table. */
 export async function main(argv: string[]): Promise<CalibrationRow[]> {
   const run = await openRun(experiment, argv);
   const rows: Omit<CalibrationRow, "chosen">[] = [];
-  for (const cfg of run.plan(configurations(run.config))) {
-    using model = await run.model(cfg);
-    const curve = parse(
-      await Deno.readTextFile(curvePath(run.flags.cacheDir, model.key)),
-      { columns: true },
-    ) as Record<string, string>[];
-    const last = curve.at(-1);
-    const best = curve.reduce(
-      (b, r) => Number(r.val_accuracy_l2) > Number(b.val_accuracy_l2) ? r : b,
-      curve[0],
-    );
-    rows.push({
-      learning_rate: cfg.train!.learningRate!,
-      probe: cfg.name.replace(/^lr=[^,]*,/, ""),
-      lambda: String(cfg.columns.lambda),
-      signal: cfg.signal,
-      status: model.status,
-      steps: Number(last?.step ?? 0),
-      val_accuracy_l2: Number(last?.val_accuracy_l2 ?? NaN),
-      val_accuracy_cosine: Number(last?.val_accuracy_cosine ?? NaN),
-      val_dead_fraction: Number(last?.val_dead_fraction ?? NaN),
-      best_val_accuracy_l2: Number(best?.val_accuracy_l2 ?? NaN),
-      best_step: Number(best?.step ?? 0),
-    });
-  }
-  const chosen = chooseLearningRate(rows);
-  const out = rows.map((r) => ({ ...r, chosen: r.learning_rate === chosen }));
+  const measure = async (stage: number, cfgs: Configuration[]) => {
+    for (const cfg of run.plan(cfgs)) {
+      using model = await run.model(cfg);
+      const curve = parse(
+        await Deno.readTextFile(curvePath(run.flags.cacheDir, model.key)),
+        { columns: true },
+      ) as Record<string, string>[];
+      const last = curve.at(-1);
+      const best = curve.reduce(
+        (b, r) => Number(r.val_accuracy_l2) > Number(b.val_accuracy_l2) ? r : b,
+        curve[0],
+      );
+      rows.push({
+        stage,
+        learning_rate: cfg.train!.learningRate!,
+        deepid2_bias_init: cfg.train!.deepid2BiasInit!,
+        probe: `lambda=${cfg.columns.lambda},signal=${cfg.signal}`,
+        lambda: String(cfg.columns.lambda),
+        signal: cfg.signal,
+        status: model.status,
+        steps: Number(last?.step ?? 0),
+        val_accuracy_l2: Number(last?.val_accuracy_l2 ?? NaN),
+        val_accuracy_cosine: Number(last?.val_accuracy_cosine ?? NaN),
+        val_dead_fraction: Number(last?.val_dead_fraction ?? NaN),
+        best_val_accuracy_l2: Number(best?.val_accuracy_l2 ?? NaN),
+        best_step: Number(best?.step ?? 0),
+      });
+    }
+  };
+  // Stage 1: the learning rate, at the profile's bias start.
+  await measure(1, configurations(run.config));
+  const lr = chooseSetting(rows, (r) => r.learning_rate) ??
+    run.config.learningRate;
+  // Stage 2: the DeepID2 bias start, at that rate (the stage-1 rows of that
+  // rate are its baseline).
+  const others = run.config.biasInits.filter((b) =>
+    b !== run.config.deepid2BiasInit
+  );
+  await measure(
+    2,
+    probesOf(
+      run.config,
+      others.map((deepid2BiasInit) => ({ learningRate: lr, deepid2BiasInit })),
+    ),
+  );
+  const atLr = rows.filter((r) => r.learning_rate === lr);
+  const bias = chooseSetting(atLr, (r) => r.deepid2_bias_init);
+  const out = rows.map((r) => ({
+    ...r,
+    chosen: r.learning_rate === lr && r.deepid2_bias_init === bias,
+  }));
   const columns = Object.keys(out[0] ?? {});
   await writeCsv(`${run.outDir}/calibration.csv`, out, columns);
   await writeTextAtomic(
@@ -144,16 +195,16 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
       profile: run.flags.profile,
       seed: run.flags.seed,
       config: run.config,
-      chosen_learning_rate: chosen ?? null,
+      chosen: { learningRate: lr, deepid2BiasInit: bias ?? null },
       rule:
-        "best mean final validation accuracy (L2) over the probes, among learning rates where no probe with λ ≤ 1 collapsed or diverged",
+        "stage 1: the learning rate with the best mean final validation accuracy (L2) over the probes, among rates where no probe collapsed or diverged; stage 2: the same rule over the DeepID2 bias starts at that rate",
       date: new Date().toISOString(),
     }) + "\n",
   );
   if (!run.flags.quiet) {
     console.error(
-      `calibrate: chosen learning rate ${
-        chosen ?? "none (every rate had a collapsed or diverged probe)"
+      `calibrate: chosen learning rate ${lr}, DeepID2 bias start ${
+        bias ?? "none (every setting had a collapsed or diverged probe)"
       }; wrote ${run.outDir}/calibration.csv`,
     );
   }
@@ -170,6 +221,8 @@ export const experiment: Experiment<Config> = {
   },
   defaults: (profile) => ({
     learningRates: profile === "smoke" ? [0.05] : [0.02, 0.05, 0.1],
+    biasInits: profile === "smoke" ? [0, 0.1] : [0, 0.1],
+    probeLambdas: [0, 0.05, 0.5],
     probeSignals: ["l1"],
   }),
   configurations,

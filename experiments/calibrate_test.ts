@@ -1,5 +1,5 @@
 import assertStrict from "node:assert/strict";
-import { type CalibrationRow, chooseLearningRate } from "./calibrate.ts";
+import { type CalibrationRow, chooseSetting } from "./calibrate.ts";
 
 function row(
   lr: number,
@@ -8,8 +8,10 @@ function row(
   status = "ok",
 ): Omit<CalibrationRow, "chosen"> {
   return {
+    stage: 1,
     learning_rate: lr,
-    probe: `lambda=${lambda}`,
+    deepid2_bias_init: 0,
+    probe: `lambda=${lambda},signal=l2`,
     lambda,
     signal: "l2",
     status,
@@ -22,27 +24,24 @@ function row(
   };
 }
 
-Deno.test("chooseLearningRate: best mean validation accuracy among rates with no collapsed probe at λ ≤ 1", () => {
+Deno.test("chooseSetting: best mean validation accuracy among settings with no collapsed or diverged probe", () => {
+  const lr = (r: Omit<CalibrationRow, "chosen">) => r.learning_rate;
   const rows = [
     row(0.02, "0", 0.70),
     row(0.02, "0.05", 0.72),
-    row(0.02, "inf", 0.55),
     // Higher accuracy, but its λ = 0.05 probe collapsed: vetoed.
     row(0.1, "0", 0.80),
     row(0.1, "0.05", 0.50, "collapsed"),
-    row(0.1, "inf", 0.60),
-    // A collapsed λ = ∞ probe does not veto (verification alone may fail).
     row(0.05, "0", 0.74),
     row(0.05, "0.05", 0.76),
-    row(0.05, "inf", 0.50, "diverged"),
   ];
-  assertStrict.equal(chooseLearningRate(rows), 0.05);
+  assertStrict.equal(chooseSetting(rows, lr), 0.05);
   assertStrict.equal(
-    chooseLearningRate(rows.filter((r) => r.learning_rate !== 0.05)),
+    chooseSetting(rows.filter((r) => r.learning_rate !== 0.05), lr),
     0.02,
   );
   assertStrict.equal(
-    chooseLearningRate([row(0.1, "0", 0.8, "diverged")]),
+    chooseSetting([row(0.1, "0", 0.8, "diverged")], lr),
     undefined,
   );
 });
