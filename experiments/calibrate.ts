@@ -7,8 +7,9 @@
  * a few probe models — L2 at λ ∈ `probeLambdas` (default 0, the joint λ,
  * 0.5) and the L1 signal at the joint λ — with the profile's other settings,
  * checks each on the validation pairs every `evalEvery` steps (learning
- * curves), and keeps the rate with the best mean final validation accuracy
- * (L2) among those where no probe collapsed or diverged. Stage 2: the same
+ * curves), and keeps the rate with the fewest collapsed or diverged probes,
+ * then the best mean final validation accuracy (L2) of its healthy probes
+ * (the meta file says whether every probe was healthy). Stage 2: the same
  * for the DeepID2 layer's bias start (`biasInits`) at that rate. λ > 1 is
  * not probed: the paper expects verification alone to do badly, so it may
  * not veto a setting; the whole λ axis then runs at the chosen setting (the
@@ -110,24 +111,29 @@ function configurations(config: CommonConfig & Config): Configuration[] {
 }
 
 /**
- * The rule: among settings where no probe collapsed or diverged, the one
- * with the best mean final validation accuracy (L2) over its probes.
+ * The rule: the setting with the fewest collapsed or diverged probes, and
+ * among those the best mean final validation accuracy (L2) over its healthy
+ * probes. With a fully healthy setting that is simply the best of those;
+ * when every setting has an unhealthy probe, `healthy` in the result says so.
  * `key` names a row's setting.
  */
 export function chooseSetting<K>(
   rows: Omit<CalibrationRow, "chosen">[],
   key: (r: Omit<CalibrationRow, "chosen">) => K,
-): K | undefined {
+): { setting: K; healthy: boolean } | undefined {
   const groups = new Map<K, Omit<CalibrationRow, "chosen">[]>();
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
-  let best: { k: K; score: number } | undefined;
+  let best: { k: K; bad: number; score: number } | undefined;
   for (const [k, group] of groups) {
-    if (group.some((r) => r.status !== "ok")) continue;
-    const score = group.reduce((s, r) => s + r.val_accuracy_l2, 0) /
-      group.length;
-    if (!best || score > best.score) best = { k, score };
+    const ok = group.filter((r) => r.status === "ok");
+    if (ok.length === 0) continue;
+    const bad = group.length - ok.length;
+    const score = ok.reduce((s, r) => s + r.val_accuracy_l2, 0) / ok.length;
+    if (
+      !best || bad < best.bad || (bad === best.bad && score > best.score)
+    ) best = { k, bad, score };
   }
-  return best?.k;
+  return best && { setting: best.k, healthy: best.bad === 0 };
 }
 
 /** Trains the probes, reads their validation curves, writes the calibration table. */
@@ -165,8 +171,8 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
   };
   // Stage 1: the learning rate, at the profile's bias start.
   await measure(1, configurations(run.config));
-  const lr = chooseSetting(rows, (r) => r.learning_rate) ??
-    run.config.learningRate;
+  const stage1 = chooseSetting(rows, (r) => r.learning_rate);
+  const lr = stage1?.setting ?? run.config.learningRate;
   // Stage 2: the DeepID2 bias start, at that rate (the stage-1 rows of that
   // rate are its baseline).
   const others = run.config.biasInits.filter((b) =>
@@ -180,7 +186,8 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
     ),
   );
   const atLr = rows.filter((r) => r.learning_rate === lr);
-  const bias = chooseSetting(atLr, (r) => r.deepid2_bias_init);
+  const stage2 = chooseSetting(atLr, (r) => r.deepid2_bias_init);
+  const bias = stage2?.setting;
   const out = rows.map((r) => ({
     ...r,
     chosen: r.learning_rate === lr && r.deepid2_bias_init === bias,
@@ -195,16 +202,20 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
       profile: run.flags.profile,
       seed: run.flags.seed,
       config: run.config,
-      chosen: { learningRate: lr, deepid2BiasInit: bias ?? null },
+      chosen: {
+        learningRate: lr,
+        deepid2BiasInit: bias ?? null,
+        everyProbeHealthy: stage2?.healthy ?? false,
+      },
       rule:
-        "stage 1: the learning rate with the best mean final validation accuracy (L2) over the probes, among rates where no probe collapsed or diverged; stage 2: the same rule over the DeepID2 bias starts at that rate",
+        "stage 1: the learning rate with the fewest collapsed or diverged probes, then the best mean final validation accuracy (L2) over its healthy probes; stage 2: the same rule over the DeepID2 bias starts at that rate",
       date: new Date().toISOString(),
     }) + "\n",
   );
   if (!run.flags.quiet) {
     console.error(
-      `calibrate: chosen learning rate ${lr}, DeepID2 bias start ${
-        bias ?? "none (every setting had a collapsed or diverged probe)"
+      `calibrate: chosen learning rate ${lr}, DeepID2 bias start ${bias}${
+        stage2?.healthy ? "" : " (no setting kept every probe healthy)"
       }; wrote ${run.outDir}/calibration.csv`,
     );
   }

@@ -24,7 +24,7 @@ function row(
   };
 }
 
-Deno.test("chooseSetting: best mean validation accuracy among settings with no collapsed or diverged probe", () => {
+Deno.test("chooseSetting: fewest collapsed or diverged probes, then the best mean validation accuracy", () => {
   const lr = (r: Omit<CalibrationRow, "chosen">) => r.learning_rate;
   const rows = [
     row(0.02, "0", 0.70),
@@ -35,10 +35,23 @@ Deno.test("chooseSetting: best mean validation accuracy among settings with no c
     row(0.05, "0", 0.74),
     row(0.05, "0.05", 0.76),
   ];
-  assertStrict.equal(chooseSetting(rows, lr), 0.05);
-  assertStrict.equal(
+  assertStrict.deepEqual(chooseSetting(rows, lr), {
+    setting: 0.05,
+    healthy: true,
+  });
+  assertStrict.deepEqual(
     chooseSetting(rows.filter((r) => r.learning_rate !== 0.05), lr),
-    0.02,
+    { setting: 0.02, healthy: true },
+  );
+  // No healthy setting: the one with fewer unhealthy probes, said so.
+  assertStrict.deepEqual(
+    chooseSetting([
+      row(0.1, "0", 0.9, "diverged"),
+      row(0.1, "0.05", 0.9, "collapsed"),
+      row(0.2, "0", 0.6, "collapsed"),
+      row(0.2, "0.05", 0.7),
+    ], lr),
+    { setting: 0.2, healthy: false },
   );
   assertStrict.equal(
     chooseSetting([row(0.1, "0", 0.8, "diverged")], lr),
