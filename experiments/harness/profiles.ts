@@ -74,13 +74,16 @@ export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
   },
   quick: {
     ...BASE_TRAIN,
-    // The learning rate is chosen on validation pairs by
-    // experiments/calibrate.ts (results/calibration.csv: the grid, the
-    // probes, the rule). The steps are what the 45-minute budget of the
-    // quick profile affords for all its models; the learning curves
-    // (results/<experiment>/curves/) show whether a model was still improving.
+    // The learning rate and the DeepID2 bias start are chosen on validation
+    // pairs by experiments/calibrate.ts (results/calibration.csv: the grid,
+    // the probes, the rule; no setting there kept every probe healthy — at
+    // this one the L1 probe collapsed). The steps are what the 45-minute
+    // budget of the quick profile affords for all its models; the learning
+    // curves (results/<experiment>/curves/) show whether a model was still
+    // improving.
     steps: 700,
     learningRate: 0.05,
+    deepid2BiasInit: 0.1,
     cropHeight: 55,
     cropWidth: 47,
     channels: 3,
