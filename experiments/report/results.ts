@@ -239,7 +239,11 @@ export async function listExperiments(
   }
   const names = new Set<string>();
   for (const e of await listDir(resultsDir)) {
-    if (e.isFile && e.name.endsWith(".csv")) names.add(e.name.slice(0, -4));
+    // Other tables (e.g. calibration.csv) live beside them: only results CSVs count.
+    if (
+      e.isFile && e.name.endsWith(".csv") &&
+      await isResultsCsv(join(resultsDir, e.name))
+    ) names.add(e.name.slice(0, -4));
     if (
       e.isDirectory && !NOT_EXPERIMENTS.has(e.name) &&
       (await shardFiles(resultsDir, e.name)).length > 0
