@@ -117,13 +117,15 @@ function trainConfigFor(
   config: CommonConfig,
   seed: number,
 ): TrainConfig {
+  // Only trainer keys: the initialisation's (weightInitGain, deepid2BiasInit)
+  // belong to the model config, and must not enter this part of the key.
+  const own = (cfg.train ?? {}) as Record<string, unknown>;
   const common = config as unknown as Record<string, unknown>;
   const picked = Object.fromEntries(
-    Object.keys(DEFAULT_TRAIN).map((k) => [k, common[k]]),
+    Object.keys(DEFAULT_TRAIN).map((k) => [k, k in own ? own[k] : common[k]]),
   );
   return {
     ...picked,
-    ...cfg.train,
     lambda: cfg.lambda,
     signal: cfg.signal,
     seed,
@@ -349,15 +351,14 @@ export async function ensureModel(
       onEval: check,
     });
   } catch (e) {
+    disposeModel(net);
     if (!(e instanceof TrainingDiverged)) {
-      disposeModel(net);
       // A bad checkpoint names its file; the harness's own way out is --force.
       if (e instanceof Error && e.message.includes(ckpt)) {
         throw new Error(`${e.message}; or rerun with --force`);
       }
       throw e;
     }
-    disposeModel(net);
     const status: StatusFile = {
       status: "diverged",
       reason: e.message,
