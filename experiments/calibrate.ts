@@ -93,6 +93,9 @@ function probesOf(
       },signal=${signal}`,
       lambda,
       signal,
+      // One seed, the profile's first: a probe at the chosen setting is the
+      // same training as that configuration's first-seed model.
+      seed: config.seeds[0],
       train: { ...st },
       columns: { lambda: lambdaName(lambda), signal },
     }))

@@ -72,6 +72,8 @@ export interface Configuration {
   lambda: number;
   /** Verification signal. */
   signal: Signal;
+  /** The model seed (one of the config's `seeds`; set by `run.plan`); `--seed` when absent. */
+  seed?: number;
   /** Use only this many training identities (Fig. 6); all by default. */
   identities?: number;
   /** Training and initialisation settings of this configuration alone (calibration's grid). */

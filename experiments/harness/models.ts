@@ -52,6 +52,8 @@ export interface ModelPlan {
   evalBatch: number;
   /** Dead fraction of the DeepID2 units on validation faces from which the model counts as collapsed. */
   collapsedAt: number;
+  /** Final validation accuracy (better of L2 and cosine) below which the model counts as collapsed. */
+  collapsedBelow: number;
 }
 
 /** What became of a training: a result (`ok`), or not (`collapsed`, `diverged`). */
@@ -154,7 +156,8 @@ export async function modelPlan(
     weightInitGain: cfg.train?.weightInitGain ?? config.weightInitGain,
     deepid2BiasInit: cfg.train?.deepid2BiasInit ?? config.deepid2BiasInit,
   };
-  const trainCfg = trainConfigFor(cfg, config, ctx.flags.seed);
+  // The configuration's seed (one of `config.seeds`); `--seed` otherwise.
+  const trainCfg = trainConfigFor(cfg, config, cfg.seed ?? ctx.flags.seed);
   const key = (await sha256Hex(configToJson({
     model,
     // The checkpoint period does not change the result.
@@ -172,6 +175,7 @@ export async function modelPlan(
     evalEvery: config.evalEvery,
     evalBatch: config.evalBatch,
     collapsedAt: config.collapsedAt,
+    collapsedBelow: config.collapsedBelow,
   };
 }
 
@@ -310,11 +314,27 @@ export async function ensureModel(
     ) as StatusFile;
     if (status.status === "diverged") return handle(undefined, status, false);
     if (await exists(final)) {
+      // Health is judged now, from the final validation check, so a cached
+      // model meets the rule in force rather than the one it was trained under.
+      const last = (await readCurve(curve)).at(-1);
+      const now = last
+        ? healthOf(
+          {
+            l2: last.val_accuracy_l2,
+            cosine: last.val_accuracy_cosine,
+            deadFraction: last.val_dead_fraction,
+          },
+          plan,
+          last.step,
+        )
+        : status;
       const net = await loadModel(final, { paths: ctx.backend.paths });
-      return handle(net, status, false);
+      return handle(net, now, false);
     }
   }
-  const net = createDeepID2(plan.model, ctx.flags.seed, {
+  // The model seed drives initialisation and pair sampling; the identity
+  // subset (Fig. 6) is part of the data, so it follows `--seed`.
+  const net = createDeepID2(plan.model, plan.train.seed, {
     paths: ctx.backend.paths,
   });
   const set = subsetTrain(ctx.dataset.train, plan.identities, ctx.flags.seed);
@@ -378,16 +398,7 @@ export async function ensureModel(
       lr: last?.lr ?? NaN,
     });
   }
-  const dead = lastCheck!.deadFraction;
-  const status: StatusFile = dead >= plan.collapsedAt
-    ? {
-      status: "collapsed",
-      reason: `${(100 * dead).toFixed(0)} % of the DeepID2 units are zero on ` +
-        `every validation face (collapsed at ≥ ${100 * plan.collapsedAt} %)`,
-      step: r.step,
-      val_dead_fraction: dead,
-    }
-    : { status: "ok", reason: "", step: r.step, val_dead_fraction: dead };
+  const status = healthOf(lastCheck!, plan, r.step);
   await saveModel(net, final, {
     key: plan.key,
     train: configToJson(plan.train),
@@ -396,6 +407,41 @@ export async function ensureModel(
   await writeTextAtomic(statusFile, JSON.stringify(status, null, 2) + "\n");
   await Deno.remove(ckpt).catch(() => {});
   return handle(net, status, true, r.imagesPerSecond);
+}
+
+/**
+ * Whether a finished training is a result: `collapsed` when no DeepID2 unit
+ * is alive on the validation faces (dead fraction ≥ `plan.collapsedAt`) or
+ * when its validation accuracy (the better of L2 and cosine) stays below
+ * `plan.collapsedBelow`, i.e. within noise of chance; `ok` otherwise.
+ */
+export function healthOf(
+  check: Pick<ValidationCheck, "l2" | "cosine" | "deadFraction">,
+  plan: Pick<ModelPlan, "collapsedAt" | "collapsedBelow">,
+  step: number,
+): StatusFile {
+  const dead = check.deadFraction;
+  const best = Math.max(check.l2, check.cosine);
+  const base = { step, val_dead_fraction: dead };
+  if (dead >= plan.collapsedAt) {
+    return {
+      ...base,
+      status: "collapsed",
+      reason: `${(100 * dead).toFixed(0)} % of the DeepID2 units are zero on ` +
+        `every validation face (collapsed at ≥ ${100 * plan.collapsedAt} %)`,
+    };
+  }
+  if (best < plan.collapsedBelow) {
+    return {
+      ...base,
+      status: "collapsed",
+      reason: `validation accuracy ${(100 * best).toFixed(1)} % (better of ` +
+        `L2 and cosine) is below ${
+          100 * plan.collapsedBelow
+        } %, within noise of chance`,
+    };
+  }
+  return { ...base, status: "ok", reason: "" };
 }
 
 function roundRow(r: CurveRow): Record<string, number> {

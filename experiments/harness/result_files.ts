@@ -1,12 +1,15 @@
 /**
  * Names and writers of the result files (the contract other tools read):
  *
- * - `<out>/<experiment>/<config>.csv` + `.json` per configuration (what
- *   `--shard i/n` runs write; the `.json` holds the key that lets a later run
- *   skip a configuration whose code and config are unchanged, the per-fold
- *   accuracies and the wall time);
- * - `<out>/<experiment>.csv`, merged, one row per (config, scorer), with at
- *   least {@linkcode RESULT_COLUMNS};
+ * - `<out>/<experiment>/<config>_seed<k>.csv` + `.json` per configuration
+ *   and seed (what `--shard i/n` runs write; the `.json` holds the key that
+ *   lets a later run skip a unit whose code and config are unchanged, the
+ *   per-fold results with their thresholds, and the wall time);
+ * - `<out>/<experiment>.csv`, merged: one row per (config, scorer, seed),
+ *   then one per (config, scorer) with seed `mean` (see
+ *   {@linkcode aggregateRows}), with at least {@linkcode RESULT_COLUMNS};
+ *   the per-seed rows carry `fold_accuracy`, the accuracy of each of the 10
+ *   folds (`;`-separated), from which the claims' intervals are drawn;
  * - `<out>/roc/<experiment>/<config>_<scorer>.csv` (`fpr, tpr, threshold`);
  * - `<out>/<experiment>.meta.json`: commit, versions, backend, profile,
  *   seed, data, resolved config, wall time per configuration.
@@ -34,7 +37,7 @@ const CONTRACT_COLUMNS = {
   "tar_at_far_1e-3": "fraction",
   "tar_at_far_1e-2": "fraction",
   n_pairs: "number",
-  seed: "number",
+  seed: "key",
   backend: "text",
   profile: "text",
 } as const satisfies Record<string, ColumnKind>;
@@ -64,6 +67,8 @@ export const COLUMN_KINDS: Record<string, ColumnKind> = {
   rank1_std: "fraction",
   "dir_at_far_1e-2_mean": "fraction",
   "dir_at_far_1e-2_std": "fraction",
+  fold_accuracy: "text",
+  seeds_ok: "text",
 };
 
 /** File-system safe version of a config name (kept readable). */
@@ -102,4 +107,79 @@ export function columnsOf(rows: Record<string, unknown>[]): string[] {
     for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
   }
   return cols;
+}
+
+/** The `seed` of a row that aggregates the seeds of a (config, scorer). */
+export const MEAN_SEED = "mean";
+
+const round6 = (v: number) => Number.isFinite(v) ? String(round(v)) : String(v);
+
+/**
+ * The mean-over-seeds row of each (config, scorer) of `rows` (per-seed rows;
+ * rows with seed {@linkcode MEAN_SEED} are ignored), in first-seen order.
+ * Only healthy seeds (`status` ok) are averaged. In these rows
+ * `accuracy_mean` is the mean over seeds of the per-seed accuracies,
+ * `accuracy_std` their sample std across seeds (not over folds) and
+ * `accuracy_se` that std / √seeds; other numeric columns are means, columns
+ * equal in every seed are copied; `seeds_ok` says how many seeds were
+ * healthy (`2/3`), `status` is `ok` (all), `partial` (some) or the first
+ * seed's (none).
+ */
+export function aggregateRows(
+  rows: Record<string, unknown>[],
+): Record<string, string>[] {
+  const groups = new Map<string, Record<string, string>[]>();
+  for (const r of rows) {
+    const row = Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k, v === undefined ? "" : String(v)]),
+    );
+    if (row.seed === MEAN_SEED) continue;
+    const key = `${row.config}\u0000${row.scorer}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  const out: Record<string, string>[] = [];
+  for (const group of groups.values()) {
+    const ok = group.filter((r) => (r.status || "ok") === "ok");
+    const use = ok.length ? ok : group;
+    const columns = [...new Set(group.flatMap((r) => Object.keys(r)))];
+    const agg: Record<string, string> = {};
+    for (const c of columns) {
+      const vals = use.map((r) => r[c] ?? "");
+      if (vals.every((v) => v === vals[0])) {
+        agg[c] = vals[0];
+        continue;
+      }
+      const nums = vals.map(Number);
+      agg[c] = COLUMN_KINDS[c] !== "text" && COLUMN_KINDS[c] !== "key" &&
+          vals.every((v) => v !== "" && Number.isFinite(Number(v)))
+        ? round6(nums.reduce((a, b) => a + b, 0) / nums.length)
+        : "";
+    }
+    const accs = ok.map((r) => Number(r.accuracy_mean)).filter(Number.isFinite);
+    const m = accs.reduce((a, b) => a + b, 0) / Math.max(1, accs.length);
+    const sd = accs.length > 1
+      ? Math.sqrt(
+        accs.reduce((a, b) => a + (b - m) ** 2, 0) / (accs.length - 1),
+      )
+      : NaN;
+    if (ok.length) {
+      agg.accuracy_mean = round6(m);
+      agg.accuracy_std = accs.length > 1 ? round6(sd) : "";
+      agg.accuracy_se = accs.length > 1
+        ? round6(sd / Math.sqrt(accs.length))
+        : "";
+    }
+    agg.seed = MEAN_SEED;
+    agg.fold_accuracy = "";
+    agg.seeds_ok = `${ok.length}/${group.length}`;
+    agg.status = ok.length === group.length
+      ? "ok"
+      : ok.length
+      ? "partial"
+      : group[0].status;
+    agg.status_reason = group.filter((r) => (r.status || "ok") !== "ok")
+      .map((r) => `seed ${r.seed}: ${r.status_reason || r.status}`).join("; ");
+    out.push(agg);
+  }
+  return out;
 }

@@ -49,6 +49,7 @@ import {
 } from "./models.ts";
 import { type CommonConfig, PROFILE_DEFAULTS } from "./profiles.ts";
 import {
+  aggregateRows,
   columnsOf,
   configFileName,
   rocPath,
@@ -165,7 +166,10 @@ export class Run<C extends Record<string, unknown>> {
     this.outDir = flags.out;
   }
 
-  /** Checks the configurations (names unique) and returns this shard's share. */
+  /**
+   * Checks the configurations (names unique), makes one unit per
+   * (configuration, seed of `config.seeds`) and returns this shard's share.
+   */
   plan(configurations: Configuration[]): Configuration[] {
     const names = new Set<string>();
     for (const c of configurations) {
@@ -177,26 +181,28 @@ export class Run<C extends Record<string, unknown>> {
       names.add(c.name);
     }
     const [i, n] = this.flags.shard;
-    this.#all = configurations;
-    this.#mine = configurations.filter((_, k) => k % n === i);
+    this.#all = withSeeds(configurations, this.config.seeds);
+    this.#mine = this.#all.filter((_, k) => k % n === i);
     return this.#mine;
   }
 
-  /** A configuration's label on progress lines: `joint_lambda [2/7] lambda=0.05`. */
+  /** A unit's label on progress lines: `joint_lambda [2/21] lambda=0.05 seed 1`. */
   label(cfg: Configuration): string {
     const k = this.#mine.indexOf(cfg);
-    return `${this.experiment.name} [${
-      k + 1
-    }/${this.#mine.length}] ${cfg.name}`;
+    return `${this.experiment.name} [${k + 1}/${this.#mine.length}] ${
+      unitName(cfg)
+    }`;
   }
 
-  /** Where a configuration's own files start: `<out>/<experiment>/<config>`. */
+  /** Where a unit's own files start: `<out>/<experiment>/<config>_seed<k>`. */
   fileBase(cfg: Configuration): string {
-    return `${this.outDir}/${this.experiment.name}/${configFileName(cfg.name)}`;
+    return `${this.outDir}/${this.experiment.name}/${
+      configFileName(unitName(cfg))
+    }`;
   }
 
   async #keys(cfg: Configuration) {
-    let k = this.#plans.get(cfg.name);
+    let k = this.#plans.get(unitName(cfg));
     if (!k) {
       const plan = await modelPlan(cfg, this.config, this.context);
       const evalCode = await codeHash([
@@ -206,7 +212,7 @@ export class Run<C extends Record<string, unknown>> {
         configToJson({ model: plan.key, evalCode, config: this.config, cfg }),
       )).slice(0, 24);
       k = { plan, resultKey };
-      this.#plans.set(cfg.name, k);
+      this.#plans.set(unitName(cfg), k);
     }
     return k;
   }
@@ -216,7 +222,7 @@ export class Run<C extends Record<string, unknown>> {
    * (then it is skipped, unless `--force`).
    */
   async isDone(cfg: Configuration): Promise<boolean> {
-    this.#started.set(cfg.name, performance.now());
+    this.#started.set(unitName(cfg), performance.now());
     const { resultKey } = await this.#keys(cfg);
     const base = this.fileBase(cfg);
     if (
@@ -225,7 +231,7 @@ export class Run<C extends Record<string, unknown>> {
     ) return false;
     const meta = JSON.parse(await Deno.readTextFile(`${base}.json`));
     if (meta.key !== resultKey) return false;
-    this.#skipped.push(cfg.name);
+    this.#skipped.push(unitName(cfg));
     if (!this.flags.quiet) {
       console.error(
         `${
@@ -238,14 +244,14 @@ export class Run<C extends Record<string, unknown>> {
 
   /** The configuration's trained model: from the cache, or trained now. */
   async model(cfg: Configuration): Promise<TrainedModel> {
-    if (!this.#started.has(cfg.name)) {
-      this.#started.set(cfg.name, performance.now());
+    if (!this.#started.has(unitName(cfg))) {
+      this.#started.set(unitName(cfg), performance.now());
     }
     const { plan } = await this.#keys(cfg);
     const model = await ensureModel(plan, this.context, this.label(cfg), {
       force: this.shared?.forceModels ?? this.flags.force,
     });
-    this.#models.set(cfg.name, model);
+    this.#models.set(unitName(cfg), model);
     return model;
   }
 
@@ -329,7 +335,7 @@ export class Run<C extends Record<string, unknown>> {
       experiment: this.experiment.name,
       config: cfg.name,
       scorer,
-      seed: this.flags.seed,
+      seed: cfg.seed ?? this.flags.seed,
       backend: this.context.backend.name,
       profile: this.flags.profile,
     };
@@ -340,7 +346,7 @@ export class Run<C extends Record<string, unknown>> {
     cfg: Configuration,
     rows: Record<string, unknown>[],
     model: TrainedModel | undefined,
-    folds: Record<string, number[]>,
+    folds: Record<string, unknown[]>,
   ): Promise<number> {
     const base = this.fileBase(cfg);
     await writeCsv(`${base}.csv`, rows, columnsOf(rows));
@@ -348,13 +354,13 @@ export class Run<C extends Record<string, unknown>> {
       const dir = `${this.outDir}/${this.experiment.name}/curves`;
       await Deno.mkdir(dir, { recursive: true });
       await writeTextAtomic(
-        `${dir}/${configFileName(cfg.name)}.csv`,
+        `${dir}/${configFileName(unitName(cfg))}.csv`,
         await Deno.readTextFile(model.curve),
       );
     }
-    const started = this.#started.get(cfg.name) ?? performance.now();
+    const started = this.#started.get(unitName(cfg)) ?? performance.now();
     const wall = Math.round((performance.now() - started) / 100) / 10;
-    this.#wall[cfg.name] = wall;
+    this.#wall[unitName(cfg)] = wall;
     const { plan, resultKey } = await this.#keys(cfg);
     await writeTextAtomic(
       `${base}.json`,
@@ -368,8 +374,8 @@ export class Run<C extends Record<string, unknown>> {
         folds,
       }) + "\n",
     );
-    this.#models.delete(cfg.name);
-    this.#ran.push(cfg.name);
+    this.#models.delete(unitName(cfg));
+    this.#ran.push(unitName(cfg));
     return wall;
   }
 
@@ -398,11 +404,12 @@ export class Run<C extends Record<string, unknown>> {
         status: "ok",
         dead_features: round(features.deadFraction, 4),
         val_accuracy_mean: round(validation.get(scorer)!.accuracy_mean),
+        fold_accuracy: v.folds.map((f) => round(f.accuracy)).join(";"),
         ...cfg.columns,
         ...(extra.get(scorer) ?? {}),
       });
       await writeCsv(
-        rocPath(this.outDir, this.experiment.name, cfg.name, scorer),
+        rocPath(this.outDir, this.experiment.name, unitName(cfg), scorer),
         v.roc.map((p) => ({
           fpr: round(p.fpr),
           tpr: round(p.tpr),
@@ -414,11 +421,20 @@ export class Run<C extends Record<string, unknown>> {
     const wall = await this.#writeConfiguration(
       cfg,
       rows,
-      this.#models.get(cfg.name),
+      this.#models.get(unitName(cfg)),
       Object.fromEntries(
         [...verification].map((
           [s, v],
-        ) => [s, v.folds.map((f) => round(f.accuracy))]),
+        ) => [
+          s,
+          v.folds.map((f) => ({
+            fold: f.fold,
+            n_pairs: f.n_pairs,
+            threshold: round(f.threshold),
+            train_accuracy: round(f.train_accuracy),
+            accuracy: round(f.accuracy),
+          })),
+        ]),
       ),
     );
     if (!this.flags.quiet) {
@@ -449,6 +465,8 @@ export class Run<C extends Record<string, unknown>> {
         >[],
       );
     }
+    // One row per (configuration, scorer, seed), then the mean over seeds.
+    rows.push(...aggregateRows(rows));
     const csv = `${this.outDir}/${name}.csv`;
     if (rows.length) await writeCsv(csv, rows, columnsOf(rows));
     const git = await gitInfo();
@@ -470,10 +488,11 @@ export class Run<C extends Record<string, unknown>> {
         backend: this.context.backend.name,
         profile: this.flags.profile,
         seed: this.flags.seed,
+        seeds: this.config.seeds,
         shard: `${this.flags.shard[0]}/${this.flags.shard[1]}`,
         data: this.dataset.info,
         config: this.config,
-        configurations: this.#all.map((c) => c.name),
+        configurations: [...new Set(this.#all.map((c) => c.name))],
         ran: this.#ran,
         skipped: this.#skipped,
         wall_s_per_configuration: {
@@ -531,6 +550,26 @@ export async function mainGuard(
     console.error(`${name}: error: ${(e as Error).message}`);
     Deno.exit(1);
   }
+}
+
+/**
+ * One unit per (configuration, seed), configuration-major, the same seeds
+ * for every configuration; a configuration that names its own seed
+ * (calibration's probes) stays one unit.
+ */
+export function withSeeds(
+  configurations: Configuration[],
+  seeds: number[],
+): Configuration[] {
+  if (seeds.length === 0) throw new Error("config seeds: at least one seed");
+  return configurations.flatMap((c) =>
+    c.seed !== undefined ? [c] : seeds.map((seed) => ({ ...c, seed }))
+  );
+}
+
+/** A unit's name: `lambda=0.05 seed 2` (the configuration's alone when it has no seed). */
+export function unitName(cfg: Configuration): string {
+  return cfg.seed === undefined ? cfg.name : `${cfg.name}_seed${cfg.seed}`;
 }
 
 /** Config-name form of λ: `0`, `0.05`, `inf`. */

@@ -1,7 +1,8 @@
 /**
  * Reading and merging result CSVs for `make tables`: `results/<experiment>.csv`
  * and the shard files `results/<experiment>/<config>.csv` written by
- * `--shard i/n` runs, merged by (config, scorer) with the newest row winning,
+ * `--shard i/n` runs, merged by (config, scorer, seed) with the newest row
+ * winning, the mean over seeds recomputed,
  * checked column by column (errors as `FILE:LINE: message`), plus the
  * `command` of each run's `.meta.json`.
  *
@@ -12,9 +13,14 @@ import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { exists, InputError, writeTextAtomic } from "../../lib/base/io.ts";
 import { csvRecords, readText } from "./csv.ts";
-import { COLUMN_KINDS, type ColumnKind } from "../harness/result_files.ts";
+import {
+  aggregateRows,
+  COLUMN_KINDS,
+  type ColumnKind,
+  MEAN_SEED,
+} from "../harness/result_files.ts";
 
-/** One row of `results/<experiment>.csv`: one (config, scorer). */
+/** One row of `results/<experiment>.csv`: one (config, scorer, seed), or the mean over seeds. */
 export interface ResultRow {
   config: string;
   scorer: string;
@@ -30,8 +36,10 @@ export interface ExperimentResults {
   experiment: string;
   /** Columns in output order (union over the files read). */
   columns: string[];
-  /** One row per (config, scorer), in config then scorer order. */
+  /** One row per (config, scorer): the mean over seeds (seed `mean`), in config then scorer order. */
   rows: ResultRow[];
+  /** One row per (config, scorer, seed), in config, scorer, seed order: what the claims' intervals use. */
+  seedRows: ResultRow[];
   /** The CSV files read: `results/<experiment>.csv` and shards. */
   files: string[];
   /** How many of `files` are shards. */
@@ -361,12 +369,23 @@ export async function loadExperiment(
     for (const h of header) if (!columns.includes(h)) columns.push(h);
     const mtime = (await Deno.stat(file)).mtime?.getTime() ?? 0;
     for (const row of rows) {
-      const key = `${row.config}\u0000${row.scorer}`;
+      // The stored means are recomputed below from the seeds' rows.
+      if (row.fields.seed === MEAN_SEED) continue;
+      const key = `${row.config}\u0000${row.scorer}\u0000${row.fields.seed}`;
       const seen = newest.get(key);
       if (!seen || mtime >= seen.mtime) newest.set(key, { row, mtime });
     }
   }
-  const rows = [...newest.values()].map((v) => v.row).sort(compareRows);
+  const seedRows = [...newest.values()].map((v) => v.row).sort((a, b) =>
+    compareRows(a, b) || compareValues(a.fields.seed, b.fields.seed)
+  );
+  const rows = aggregateRows(seedRows.map((r) => r.fields)).map((fields) => ({
+    config: fields.config,
+    scorer: fields.scorer,
+    fields,
+    file: top,
+    line: 0,
+  })).sort(compareRows);
   const commands: string[] = [];
   const metas = [
     join(resultsDir, `${experiment}.meta.json`),
@@ -377,14 +396,23 @@ export async function loadExperiment(
     if (c && !commands.includes(c)) commands.push(c);
   }
   if (shards.length > 0 && options.writeMerged) {
+    for (const c of ["seeds_ok"]) if (!columns.includes(c)) columns.push(c);
     const text = stringify(
-      rows.map((r) => columns.map((c) => r.fields[c] ?? "")),
+      [...seedRows, ...rows].map((r) => columns.map((c) => r.fields[c] ?? "")),
       { header: true, columns },
     );
     const old = await exists(top) ? await Deno.readTextFile(top) : "";
     if (old !== text) await writeTextAtomic(top, text);
   }
-  return { experiment, columns, rows, files, shards: shards.length, commands };
+  return {
+    experiment,
+    columns,
+    rows,
+    seedRows,
+    files,
+    shards: shards.length,
+    commands,
+  };
 }
 
 /**
