@@ -22,22 +22,28 @@ import type {
   SharedContext,
 } from "./harness/experiment.ts";
 import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
-import { bestIntermediate } from "./joint_lambda.ts";
+import { jointModel } from "./joint_lambda.ts";
 import {
-  acc,
-  accStd,
-  byScorer,
+  aboveChance,
+  arm,
   type ClaimVerdict,
-  foldStd,
+  greaterAccuracy,
+  greaterPerSeed,
+  judge,
   lambdaLabel,
   lambdaOf,
   notTested,
-  pct,
-  points,
+  PAPER_SCORERS,
+  type PendingClaim,
   scorerName,
 } from "./report/claims.ts";
 import type { Results } from "./report/results.ts";
-import { ratio, spectraSummaries } from "./variance_spectra.ts";
+import {
+  ratioOf,
+  shareOf,
+  spectraPerSeed,
+  spectraSummaries,
+} from "./variance_spectra.ts";
 
 /** Experiment-specific config: none beyond the common one. */
 export type Config = Record<string, never>;
@@ -65,66 +71,52 @@ export async function main(
 
 /** Good features (above chance); joint training does better; larger intra-personal variance. */
 function claims(results: Results): ClaimVerdict[] {
-  const rows = results.get(experiment.name)?.rows;
-  if (!rows) return [];
-  const out: ClaimVerdict[] = [];
-  const groups = byScorer(rows);
-  if (groups.size) {
-    const all = [...groups.values()].map((g) => g[0]);
-    out.push({
-      claim:
-        "good features: well above the 50 % chance level (by > 2 fold std)",
-      held: all.every((r) =>
-        acc(r) - 0.5 > 2 * (isNaN(accStd(r)) ? 0 : accStd(r))
-      ),
-      detail: all.map((r) =>
-        `${scorerName(r.scorer)} ${pct(acc(r))} ± ${pct(accStd(r))} %`
-      ).join(", ") + " vs 50 % chance",
-    });
-  }
-  for (const [scorer, group] of groups) {
-    const claim = `joint training does better (${scorerName(scorer)} scoring)`;
-    const best = bestIntermediate(results, scorer);
-    if (!best) {
+  const ex = results.get(experiment.name);
+  if (!ex) return [];
+  const out: (PendingClaim | ClaimVerdict)[] = [];
+  for (const scorer of PAPER_SCORERS) {
+    const s = scorerName(scorer);
+    const zero = ex.rows.find((r) => r.scorer === scorer);
+    const mine = arm(results, experiment.name, zero?.config, scorer);
+    out.push(aboveChance(
+      `good features: accuracy above the 50 % chance level (${s} scoring)`,
+      mine,
+      "λ=0 − 50 %",
+    ));
+    const joint = jointModel(results, scorer);
+    const claim = `joint training does better: ${
+      joint ? lambdaLabel(lambdaOf(joint)) : "the joint λ"
+    } (best on validation) beats λ=0 (${s} scoring)`;
+    if (!joint) {
       out.push(notTested(claim, "no intermediate-λ row in joint_lambda"));
       continue;
     }
-    const d = acc(best) - acc(group[0]);
-    out.push({
+    out.push(greaterAccuracy(
       claim,
-      held: d > 0,
-      detail:
-        `joint_lambda ${lambdaLabel(lambdaOf(best))} ${pct(acc(best))} % vs ` +
-        `λ=0 ${pct(acc(group[0]))} %: ${points(d)} points (${
-          foldStd([best, group[0]])
-        })`,
-    });
+      arm(results, "joint_lambda", joint.config, scorer),
+      mine,
+      `joint_lambda ${lambdaLabel(lambdaOf(joint))} − λ=0`,
+    ));
   }
-  const s = spectraSummaries(results);
-  const zero = s.find((x) => x.lambda === 0);
-  const mids = s.filter((x) => x.lambda > 0 && isFinite(x.lambda));
+  const mids = spectraSummaries(results).filter((x) =>
+    x.lambda > 0 && isFinite(x.lambda)
+  );
   const claim =
     "intra-personal variance stays large: higher within/between ratio than joint";
-  if (!zero || mids.length === 0) {
+  if (mids.length === 0) {
     out.push(
-      notTested(
-        claim,
-        "needs variance_spectra rows for λ=0 and an intermediate λ",
-      ),
+      notTested(claim, "needs variance_spectra rows for an intermediate λ"),
     );
   } else {
-    const m = mids.reduce((a, b) => ratio(b) < ratio(a) ? b : a);
-    out.push({
-      claim,
-      held: ratio(zero) > ratio(m),
-      detail:
-        `within/between energy (variance_spectra): λ=0 ${
-          ratio(zero).toFixed(3)
-        } ` +
-        `vs ${lambdaLabel(m.lambda)} ${ratio(m).toFixed(3)}`,
-    });
+    const m = mids[0].lambda;
+    out.push(greaterPerSeed(
+      `${claim} (${lambdaLabel(m)})`,
+      spectraPerSeed(results, 0, ratioOf),
+      spectraPerSeed(results, m, ratioOf),
+      `within/between energy (variance_spectra), λ=0 − ${lambdaLabel(m)}`,
+    ));
   }
-  return out;
+  return judge(out);
 }
 
 /** The experiment. */

@@ -37,8 +37,15 @@ import {
   isTrained,
   type ModelPlan,
   modelPlan,
+  stepsReached,
 } from "./harness/models.ts";
-import { mainGuard, openContext, resolveConfig } from "./harness/run.ts";
+import {
+  mainGuard,
+  openContext,
+  resolveConfig,
+  unitName,
+  withSeeds,
+} from "./harness/run.ts";
 import { writeTables } from "./report/tables.ts";
 
 /** reproduce's own flags, beside the experiments' common ones. */
@@ -144,13 +151,14 @@ async function planTrainings(
   for (const [e, flags] of perExperiment) {
     const config = resolveConfig(e, flags);
     const [i, n] = flags.shard;
-    const mine = e.configurations(config, ctx.dataset)
+    // The same units, in the same order, as the experiment's own run.plan.
+    const mine = withSeeds(e.configurations(config, ctx.dataset), config.seeds)
       .filter((_, k) => k % n === i);
     for (const cfg of mine) {
       const plan = await modelPlan(cfg, config, ctx);
       if (seen.has(plan.key)) continue;
       seen.add(plan.key);
-      out.push({ plan, label: `${e.name} ${cfg.name}` });
+      out.push({ plan, label: `${e.name} ${unitName(cfg)}` });
     }
   }
   return out;
@@ -163,8 +171,12 @@ async function trainInWorkers(
   argv: string[],
   flags: RunFlags,
 ): Promise<void> {
-  const progress = new Progress("reproduce: training", missing.length, {
-    unit: "models",
+  // Progress in training steps over all workers (each model's learning
+  // curve names the last step it reached), so the rate and ETA move from
+  // the first minute.
+  const total = missing.reduce((s, t) => s + t.plan.train.steps, 0);
+  const progress = new Progress("reproduce: training", total, {
+    unit: "steps",
     plainEveryMs: 30_000,
   });
   const self = new URL(import.meta.url).pathname;
@@ -185,13 +197,17 @@ async function trainInWorkers(
       }).spawn(),
   );
   // Workers split the missing models by index; --force makes them retrain everything they own.
-  // Workers report nothing (--quiet); the finished model files are the progress.
+  // Workers report nothing (--quiet); the models' curves are the progress.
   const poll = setInterval(async () => {
-    let done = 0;
+    let done = 0, models = 0;
     for (const t of missing) {
-      if (await isTrained(flags.cacheDir, t.plan.key)) done++;
+      const finished = await isTrained(flags.cacheDir, t.plan.key);
+      models += finished ? 1 : 0;
+      done += finished
+        ? t.plan.train.steps
+        : await stepsReached(flags.cacheDir, t.plan.key);
     }
-    progress.update(done);
+    progress.update(done, `${models}/${missing.length} models`);
   }, 5000);
   const statuses = await Promise.all(children.map((c) => c.status));
   clearInterval(poll);
@@ -200,7 +216,7 @@ async function trainInWorkers(
       "a training worker failed (see its message above); rerun to resume from the checkpoints",
     );
   }
-  progress.finish(missing.length);
+  progress.finish(total);
 }
 
 async function main() {

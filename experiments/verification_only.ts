@@ -21,22 +21,28 @@ import type {
   SharedContext,
 } from "./harness/experiment.ts";
 import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
-import { bestIntermediate } from "./joint_lambda.ts";
+import { jointModel } from "./joint_lambda.ts";
 import {
-  acc,
-  byScorer,
+  aboveChance,
+  arm,
   type ClaimVerdict,
-  foldStd,
+  greaterAccuracy,
+  greaterPerSeed,
+  judge,
   lambdaLabel,
   lambdaOf,
-  maxStd,
   notTested,
-  pct,
-  points,
+  PAPER_SCORERS,
+  type PendingClaim,
   scorerName,
 } from "./report/claims.ts";
 import type { Results } from "./report/results.ts";
-import { share, spectraSummaries } from "./variance_spectra.ts";
+import {
+  ratioOf,
+  shareOf,
+  spectraPerSeed,
+  spectraSummaries,
+} from "./variance_spectra.ts";
 
 /** Experiment-specific config: none beyond the common one. */
 export type Config = Record<string, never>;
@@ -64,56 +70,47 @@ export async function main(
 
 /** Clearly worse than joint training; the inter-personal share of the variance collapses. */
 function claims(results: Results): ClaimVerdict[] {
-  const rows = results.get(experiment.name)?.rows;
-  if (!rows) return [];
-  const out: ClaimVerdict[] = [];
-  for (const [scorer, group] of byScorer(rows)) {
-    const claim =
-      `clearly worse than joint training, by more than the fold std (${
-        scorerName(scorer)
-      } scoring)`;
-    const best = bestIntermediate(results, scorer);
-    if (!best) {
+  const ex = results.get(experiment.name);
+  if (!ex) return [];
+  const out: (PendingClaim | ClaimVerdict)[] = [];
+  for (const scorer of PAPER_SCORERS) {
+    const inf = ex.rows.find((r) => r.scorer === scorer);
+    const joint = jointModel(results, scorer);
+    const claim = `worse than joint training: ${
+      joint ? lambdaLabel(lambdaOf(joint)) : "the joint λ"
+    } (best on validation) beats λ=∞ (${scorerName(scorer)} scoring)`;
+    if (!joint || !inf) {
       out.push(notTested(claim, "no intermediate-λ row in joint_lambda"));
       continue;
     }
-    const d = acc(best) - acc(group[0]);
-    const tol = maxStd([best, group[0]]);
-    out.push({
+    out.push(greaterAccuracy(
       claim,
-      held: d > (isNaN(tol) ? 0 : tol),
-      detail:
-        `joint_lambda ${lambdaLabel(lambdaOf(best))} ${pct(acc(best))} % vs ` +
-        `λ=∞ ${pct(acc(group[0]))} %: ${points(d)} points (${
-          foldStd([best, group[0]])
-        })`,
-    });
+      arm(results, "joint_lambda", joint.config, scorer),
+      arm(results, experiment.name, inf.config, scorer),
+      `joint_lambda ${lambdaLabel(lambdaOf(joint))} − λ=∞`,
+    ));
   }
-  const s = spectraSummaries(results);
-  const inf = s.find((x) => x.lambda === Infinity);
-  const mids = s.filter((x) => x.lambda > 0 && isFinite(x.lambda));
-  const claim =
-    "inter-personal variance collapses too: smaller inter-personal share " +
-    "of the variance than joint";
-  if (!inf || mids.length === 0) {
+  const mids = spectraSummaries(results).filter((x) =>
+    x.lambda > 0 && isFinite(x.lambda)
+  );
+  const claim = "inter-personal variance collapses too: smaller " +
+    "inter-personal share of the variance than joint";
+  if (mids.length === 0) {
     out.push(
-      notTested(
-        claim,
-        "needs variance_spectra rows for λ=∞ and an intermediate λ",
-      ),
+      notTested(claim, "needs variance_spectra rows for an intermediate λ"),
     );
   } else {
-    const m = mids.reduce((a, b) => share(b) > share(a) ? b : a);
-    out.push({
-      claim,
-      held: share(inf) < share(m),
-      detail: `between / (between + within) energy (variance_spectra): ` +
-        `λ=∞ ${share(inf).toFixed(3)} vs ${lambdaLabel(m.lambda)} ${
-          share(m).toFixed(3)
-        }`,
-    });
+    const m = mids[0].lambda;
+    out.push(greaterPerSeed(
+      `${claim} (${lambdaLabel(m)})`,
+      spectraPerSeed(results, m, shareOf),
+      spectraPerSeed(results, Infinity, shareOf),
+      `between / (between + within) energy (variance_spectra), ${
+        lambdaLabel(m)
+      } − λ=∞`,
+    ));
   }
-  return out;
+  return judge(out);
 }
 
 /** The experiment. */

@@ -75,6 +75,15 @@ export {
   evaluateIdentification,
   IDENTIFICATION_PROTOCOL,
 } from "./eval/identification.ts";
+export {
+  equivalenceTests,
+  type Estimate,
+  holm,
+  interval,
+  pairedBootstrap,
+  pTwoSided,
+  seedMean,
+} from "./eval/inference.ts";
 export { fitJointBayesian, JointBayesianModel } from "./eval/joint_bayesian.ts";
 export { auc, eer, rocCurve, tarAtFar } from "./eval/roc.ts";
 export { pcaProjection2d, scatterSpectra } from "./eval/scatter.ts";

@@ -409,6 +409,18 @@ export async function ensureModel(
   return handle(net, status, true, r.imagesPerSecond);
 }
 
+/** The last step a training's learning curve reached (0 before its first check). */
+export async function stepsReached(
+  cacheDir: string,
+  key: string,
+): Promise<number> {
+  try {
+    return (await readCurve(curvePath(cacheDir, key))).at(-1)?.step ?? 0;
+  } catch {
+    return 0; // being rewritten: the next poll reads it
+  }
+}
+
 /**
  * Whether a finished training is a result: `collapsed` when no DeepID2 unit
  * is alive on the validation faces (dead fraction ≥ `plan.collapsedAt`) or

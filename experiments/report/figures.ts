@@ -72,7 +72,7 @@ export async function configFiles(
     .sort(compareConfigs);
 }
 
-/** Accuracy series (in %, ± fold std) of rows grouped by `key`, along `x`. */
+/** Accuracy series (in %, ± the rows' accuracy_std: across seeds in mean rows) of rows grouped by `key`, along `x`. */
 export function accuracySeries(
   rows: ResultRow[],
   key: (r: ResultRow) => string,
