@@ -1,5 +1,6 @@
 /**
- * `deno task bench [--backend B] [--batch 64] [--identities 1000] [--steps 10]`
+ * `deno task bench [--backend B] [--batch 64] [--identities 1000] [--steps 10]
+ * [--vs-pytorch PYTHON [--torch-threads 2] [--rounds 3]]`
  *
  * Throughput of the real DeepID2 network (locally shared layers included):
  * one full joint training step (forward, backward through both branches,
@@ -7,6 +8,11 @@
  * preparation (decode + align + crop, images/s) and evaluation timings (the
  * 10-fold protocol on 6000 pairs, Joint Bayesian on 20,000 x 180). Prints one
  * JSON line. `--model-only` skips preparation and evaluation.
+ * `--vs-pytorch PYTHON` times instead the training step and extraction
+ * against this repository's PyTorch reference of the same network and step
+ * (`experiments/peers/deepid2_torch.py`), interleaved round by round in the
+ * same run, and prints the ratios: the only speed comparison that holds
+ * across hosts.
  *
  * @module
  */
@@ -170,7 +176,117 @@ export const BENCH_FLAGS = {
     default: false,
     help: "skip the preparation and evaluation timings",
   },
+  "vs-pytorch": {
+    type: "string",
+    arg: "PYTHON",
+    default: "",
+    help:
+      "also time experiments/peers/deepid2_torch.py with this Python (torch installed), interleaved A B A B, and print the ratios",
+  },
+  "torch-threads": {
+    type: "integer",
+    arg: "N",
+    default: 2,
+    help: "PyTorch's intra-op threads in --vs-pytorch (1 to compare with wasm)",
+  },
+  rounds: {
+    type: "integer",
+    arg: "N",
+    default: 3,
+    help: "interleaved rounds in --vs-pytorch",
+  },
 } as const satisfies FlagTable;
+
+/** One PyTorch reference measurement (experiments/peers/deepid2_torch.py). */
+export interface PeerResult {
+  peer: string;
+  torch: string;
+  threads: number;
+  batch: number;
+  train_img_per_s: number;
+  extract_img_per_s: number;
+}
+
+/** Runs the PyTorch reference once with `python`; throws with its stderr if it fails. */
+export async function benchPytorch(
+  python: string,
+  options: {
+    threads: number;
+    batch: number;
+    identities: number;
+    steps: number;
+  },
+): Promise<PeerResult> {
+  const script = new URL("./peers/deepid2_torch.py", import.meta.url).pathname;
+  let out;
+  try {
+    out = await new Deno.Command(python, {
+      args: [
+        script,
+        `--threads=${options.threads}`,
+        `--batch=${options.batch}`,
+        `--identities=${options.identities}`,
+        `--steps=${options.steps}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    throw new Error(
+      `--vs-pytorch: cannot run "${python}": ${(e as Error).message}`,
+    );
+  }
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1);
+  if (!out.success || !text) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
+    throw new Error(
+      `--vs-pytorch: ${python} ${script} failed: ${err} (is torch installed? \`${python} -m pip install torch\`)`,
+    );
+  }
+  return JSON.parse(text) as PeerResult;
+}
+
+/** The median of a list. */
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Ours against PyTorch, interleaved (ours, PyTorch, ours, PyTorch, ...) in
+ * one run, so both see the same host state; ratios per round and their
+ * median.
+ */
+export function compareRounds(
+  ours: BenchResult[],
+  peer: PeerResult[],
+): Record<string, unknown> {
+  const ratio = (a: number, b: number) => Math.round(a / b * 100) / 100;
+  const train = ours.map((o, i) =>
+    ratio(o.train_img_per_s, peer[i].train_img_per_s)
+  );
+  const extract = ours.map((o, i) =>
+    ratio(o.extract_img_per_s, peer[i].extract_img_per_s)
+  );
+  return {
+    compare: `${ours[0].backend} vs pytorch ${peer[0].torch} (${
+      peer[0].threads
+    } thread(s))`,
+    batch: ours[0].batch,
+    ours_train_img_per_s: ours.map((o) => o.train_img_per_s),
+    pytorch_train_img_per_s: peer.map((p) => p.train_img_per_s),
+    train_ratio: train,
+    train_ratio_median: median(train),
+    ours_extract_img_per_s: ours.map((o) => o.extract_img_per_s),
+    pytorch_extract_img_per_s: peer.map((p) => p.extract_img_per_s),
+    extract_ratio: extract,
+    extract_ratio_median: median(extract),
+    cpu: ours[0].cpu,
+    vector_extensions: ours[0].vector_extensions,
+    cores: ours[0].cores,
+  };
+}
 
 const BENCH_COMMAND = "deno task bench [flags]";
 const BENCH_EXTRA =
@@ -210,6 +326,35 @@ async function main() {
     }
   }
   const info = await initBackend(values.backend);
+  if (values["vs-pytorch"]) {
+    if (values.rounds < 1) {
+      throw new Error(`--rounds must be >= 1, got ${values.rounds}`);
+    }
+    const opts = {
+      batch,
+      identities: values.identities,
+      steps: values.steps,
+    };
+    const ours: BenchResult[] = [], peer: PeerResult[] = [];
+    for (let r = 0; r < values.rounds; r++) {
+      ours.push(
+        await benchModel({ ...opts, backend: info.name, paths: info.paths }),
+      );
+      peer.push(
+        await benchPytorch(values["vs-pytorch"], {
+          ...opts,
+          threads: values["torch-threads"],
+        }),
+      );
+      console.error(
+        `bench: round ${r + 1}/${values.rounds}: ${info.name} ${
+          ours[r].train_img_per_s
+        }, pytorch ${peer[r].train_img_per_s} train img/s`,
+      );
+    }
+    console.log(JSON.stringify(compareRounds(ours, peer)));
+    return;
+  }
   const res = await benchModel({
     batch,
     identities: values.identities,

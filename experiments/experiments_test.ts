@@ -8,8 +8,9 @@ import { parse } from "csv-parse/sync";
 import { exists } from "../lib/base/io.ts";
 import { EXPERIMENTS } from "./all.ts";
 import { parseRunFlags } from "./harness/flags.ts";
-import { RESULT_COLUMNS } from "./harness/result_files.ts";
+import { MEAN_SEED, RESULT_COLUMNS } from "./harness/result_files.ts";
 import { CURVE_COLUMNS, modelPlan } from "./harness/models.ts";
+import { PROFILE_DEFAULTS } from "./harness/profiles.ts";
 import { openContext, resolveConfig } from "./harness/run.ts";
 import { experiment as jointLambda } from "./joint_lambda.ts";
 import { flagsPerExperiment } from "./reproduce.ts";
@@ -34,6 +35,16 @@ async function readCsv(path: string): Promise<Record<string, string>[]> {
   >[];
 }
 
+/** Per-seed rows and the mean-over-seeds rows of a results CSV. */
+function splitRows(rows: Record<string, string>[]) {
+  return {
+    seedRows: rows.filter((r) => r.seed !== MEAN_SEED),
+    meanRows: rows.filter((r) => r.seed === MEAN_SEED),
+  };
+}
+
+const SMOKE_SEEDS = PROFILE_DEFAULTS.smoke.seeds.map(String);
+
 for (const def of EXPERIMENTS) {
   const name = def.name;
   Deno.test(`${name} (smoke): complete, well-formed results; a rerun skips them`, async () => {
@@ -41,12 +52,29 @@ for (const def of EXPERIMENTS) {
     const r = await def.main([...common, "--out", out]);
     assertStrict.ok(r.ran.length > 0, "ran something");
     const rows = await readCsv(`${out}/${name}.csv`);
-    assertStrict.equal(
-      rows.length,
-      r.ran.length * 3,
-      "one row per (config, scorer)",
+    const { seedRows, meanRows } = splitRows(rows);
+    const configs = [...new Set(seedRows.map((x) => x.config))];
+    // One unit per (configuration, seed): what ran, by name.
+    assertStrict.deepEqual(
+      [...r.ran].sort(),
+      configs.flatMap((c) => SMOKE_SEEDS.map((s) => `${c}_seed${s}`)).sort(),
     );
-    for (const col of RESULT_COLUMNS) {
+    assertStrict.equal(
+      seedRows.length,
+      r.ran.length * 3,
+      "one row per (config, scorer, seed)",
+    );
+    assertStrict.equal(
+      meanRows.length,
+      configs.length * 3,
+      "one mean row per (config, scorer)",
+    );
+    assertStrict.deepEqual(
+      rows.slice(seedRows.length).map((x) => x.seed),
+      meanRows.map(() => MEAN_SEED),
+      "the mean rows come after the per-seed rows",
+    );
+    for (const col of [...RESULT_COLUMNS, "fold_accuracy", "seeds_ok"]) {
       assertStrict.ok(col in rows[0], `column ${col}`);
     }
     for (const row of rows) {
@@ -57,10 +85,49 @@ for (const def of EXPERIMENTS) {
       assertStrict.ok(Number(row.auc) >= 0 && Number(row.auc) <= 1);
       assertStrict.equal(row.profile, "smoke");
       assertStrict.equal(row.backend, "wasm");
+    }
+    for (const row of seedRows) {
+      assertStrict.ok(SMOKE_SEEDS.includes(row.seed), `seed ${row.seed}`);
       const roc = await readCsv(
-        `${out}/roc/${name}/${row.config}_${row.scorer}.csv`,
+        `${out}/roc/${name}/${row.config}_seed${row.seed}_${row.scorer}.csv`,
       );
       assertStrict.deepEqual(Object.keys(roc[0]), ["fpr", "tpr", "threshold"]);
+      // The fold accuracies: those of the unit's key file, averaging to the row's.
+      const folds = row.fold_accuracy.split(";").map(Number);
+      const unit = JSON.parse(
+        await Deno.readTextFile(
+          `${out}/${name}/${row.config}_seed${row.seed}.json`,
+        ),
+      );
+      assertStrict.deepEqual(
+        folds,
+        unit.folds[row.scorer].map((f: { accuracy: number }) => f.accuracy),
+      );
+      assertStrict.ok(folds.length >= 2, "fold accuracies");
+      const mean = folds.reduce((a, b) => a + b, 0) / folds.length;
+      assertStrict.ok(
+        Math.abs(mean - Number(row.accuracy_mean)) < 1e-5,
+        `mean of the folds ${mean} vs ${row.accuracy_mean}`,
+      );
+    }
+    // Each mean row: the mean over the seeds, their std across seeds.
+    for (const m of meanRows) {
+      const seeds = seedRows.filter((x) =>
+        x.config === m.config && x.scorer === m.scorer
+      );
+      assertStrict.deepEqual(seeds.map((x) => x.seed), SMOKE_SEEDS);
+      assertStrict.equal(
+        m.seeds_ok,
+        `${SMOKE_SEEDS.length}/${SMOKE_SEEDS.length}`,
+      );
+      assertStrict.equal(m.fold_accuracy, "");
+      const accs = seeds.map((x) => Number(x.accuracy_mean));
+      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+      const sd = Math.sqrt(
+        accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (accs.length - 1),
+      );
+      assertStrict.ok(Math.abs(Number(m.accuracy_mean) - mean) < 1e-6);
+      assertStrict.ok(Math.abs(Number(m.accuracy_std) - sd) < 1e-6);
     }
     const meta = JSON.parse(
       await Deno.readTextFile(`${out}/${name}.meta.json`),
@@ -73,6 +140,7 @@ for (const def of EXPERIMENTS) {
         "backend",
         "profile",
         "seed",
+        "seeds",
         "data",
         "config",
         "wall_s",
@@ -80,24 +148,38 @@ for (const def of EXPERIMENTS) {
     ) {
       assertStrict.ok(k in meta, `meta.json has ${k}`);
     }
+    assertStrict.deepEqual(meta.seeds, PROFILE_DEFAULTS.smoke.seeds);
     if (name === "variance_spectra") {
-      assertStrict.ok(
-        await exists(`${out}/variance_spectra/spectra_lambda=0.csv`),
-      );
-      assertStrict.ok(
-        await exists(`${out}/variance_spectra/scatter_lambda=0.csv`),
-      );
+      // The figures' files come from the first seed's model, one per configuration.
+      for (const c of configs) {
+        assertStrict.ok(
+          await exists(`${out}/variance_spectra/spectra_${c}.csv`),
+        );
+        assertStrict.ok(
+          await exists(`${out}/variance_spectra/scatter_${c}.csv`),
+        );
+      }
+      const spectra = [...Deno.readDirSync(`${out}/variance_spectra`)]
+        .filter((e) => e.name.startsWith("spectra_"));
+      assertStrict.equal(spectra.length, configs.length);
       assertStrict.ok("within_between_ratio" in rows[0]);
+      for (const row of seedRows) {
+        assertStrict.ok(Number(row.within_between_ratio) > 0);
+      }
     }
     if (name === "face_identification") {
       assertStrict.ok(Number(rows[0].rank1_mean) >= 0);
     }
     // Every model's learning curve (validation pairs) comes with its results.
-    for (const config of new Set(rows.map((r) => r.config))) {
-      const curve = await readCsv(`${out}/${name}/curves/${config}.csv`);
-      assertStrict.ok(curve.length >= 1, `${config}: a learning curve`);
-      assertStrict.deepEqual(Object.keys(curve[0]), [...CURVE_COLUMNS]);
-      assertStrict.equal(Number(curve.at(-1)!.step), 4);
+    for (const config of configs) {
+      for (const seed of SMOKE_SEEDS) {
+        const curve = await readCsv(
+          `${out}/${name}/curves/${config}_seed${seed}.csv`,
+        );
+        assertStrict.ok(curve.length >= 1, `${config}: a learning curve`);
+        assertStrict.deepEqual(Object.keys(curve[0]), [...CURVE_COLUMNS]);
+        assertStrict.equal(Number(curve.at(-1)!.step), 4);
+      }
     }
     for (const row of rows) {
       assertStrict.equal(row.status, "ok");
@@ -156,17 +238,35 @@ Deno.test("a diverged configuration is reported as such, the sweep goes on, and 
     "--learningRate=10",
   ];
   const r = await jointLambda.main(argv);
-  assertStrict.deepEqual(r.ran.sort(), ["lambda=0", "lambda=1000000"]);
+  assertStrict.deepEqual(r.ran.sort(), [
+    "lambda=0_seed1",
+    "lambda=0_seed2",
+    "lambda=1000000_seed1",
+    "lambda=1000000_seed2",
+  ]);
   const rows = await readCsv(`${out}/joint_lambda.csv`);
-  const bad = rows.filter((x) => x.config === "lambda=1000000");
-  assertStrict.equal(bad.length, 3);
-  for (const row of bad) {
+  const { seedRows, meanRows } = splitRows(
+    rows.filter((x) => x.config === "lambda=1000000"),
+  );
+  assertStrict.equal(seedRows.length, 6, "3 scorers x 2 seeds");
+  for (const row of seedRows) {
     assertStrict.equal(row.status, "diverged");
     assertStrict.equal(row.accuracy_mean, "", "never scored");
     assertStrict.match(row.status_reason, /diverged at step \d/);
   }
+  // No healthy seed: the mean rows say so, with each seed's reason.
+  assertStrict.equal(meanRows.length, 3);
+  for (const row of meanRows) {
+    assertStrict.equal(row.status, "diverged");
+    assertStrict.equal(row.seeds_ok, "0/2");
+    assertStrict.equal(row.accuracy_mean, "");
+    assertStrict.match(
+      row.status_reason,
+      /^seed 1: .*diverged at step \d+.*; seed 2: .*diverged at step \d/,
+    );
+  }
   const again = await jointLambda.main(argv);
-  assertStrict.equal(again.ran.length, 0, "both remembered");
+  assertStrict.equal(again.ran.length, 0, "every unit remembered");
 });
 
 Deno.test("a corrupt checkpoint: the error names the file and how to recover", async () => {
@@ -179,7 +279,12 @@ Deno.test("a corrupt checkpoint: the error names the file and how to recover", a
   const config = resolveConfig(jointLambda, flags);
   const ctx = await openContext(flags, config);
   const [cfg] = jointLambda.configurations(config, ctx.dataset);
-  const { key } = await modelPlan(cfg, config, ctx);
+  // The first unit the run trains: the configuration with the first seed.
+  const { key } = await modelPlan(
+    { ...cfg, seed: config.seeds[0] },
+    config,
+    ctx,
+  );
   const ckpt = `${c}/models/${key}.ckpt`;
   await Deno.writeTextFile(ckpt, "DEEPID2 truncated");
   await assertStrict.rejects(
@@ -251,9 +356,14 @@ Deno.test({
     const all = await readCsv(`${out}/joint_lambda.csv`);
     assertStrict.ok(half.length < all.length);
     assertStrict.equal(new Set(all.map((r) => r.config)).size, 3);
+    // 3 configurations x 2 seeds x 3 scorers, then 3 x 3 means over the seeds.
+    const { seedRows, meanRows } = splitRows(all);
+    assertStrict.equal(seedRows.length, 18);
+    assertStrict.equal(meanRows.length, 9);
+    assertStrict.ok(meanRows.every((r) => r.seeds_ok === "2/2"));
     const text = await run("--only", "joint_lambda,identification_only");
     assertStrict.match(text, /0 to train/);
-    assertStrict.match(text, /joint_lambda: 0 ran, 3 skipped/);
+    assertStrict.match(text, /joint_lambda: 0 ran, 6 skipped/);
   },
 });
 
@@ -288,19 +398,21 @@ Deno.test("paper profile: its configuration loads and a smoke-sized version runs
     "--jbPcaDim=8",
     "--evalBatch=32",
     "--lambdas=0.05",
+    "--seeds=1",
   ]);
-  assertStrict.deepEqual(r.ran, ["lambda=0.05"]);
+  assertStrict.deepEqual(r.ran, ["lambda=0.05_seed1"]);
   const meta = JSON.parse(
     await Deno.readTextFile(`${out}/joint_lambda.meta.json`),
   );
   assertStrict.equal(meta.profile, "paper");
   assertStrict.equal(meta.config.jbPcaDim, 8);
   assertStrict.equal(meta.config.pairsPerBatch, 4);
+  assertStrict.deepEqual(meta.seeds, [1]);
   // The unshrunk paper config as it loads.
-  const { PROFILE_DEFAULTS } = await import("./harness/profiles.ts");
   assertStrict.equal(PROFILE_DEFAULTS.paper.trainIdentities, 8192);
   assertStrict.equal(PROFILE_DEFAULTS.paper.heldOutIdentities, 1985);
   assertStrict.equal(PROFILE_DEFAULTS.paper.jbPcaDim, 180);
+  assertStrict.deepEqual(PROFILE_DEFAULTS.paper.seeds, [1, 2, 3]);
   await assertStrict.rejects(
     () =>
       def.main([

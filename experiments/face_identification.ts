@@ -39,10 +39,8 @@ import {
   lambdaOf,
   notTested,
   PAPER_SCORERS,
-  pct,
   type PendingClaim,
   perSeed,
-  prettyConfig,
   scorerName,
 } from "./report/claims.ts";
 import { type ResultRow, type Results, value } from "./report/results.ts";

@@ -40,7 +40,6 @@ import {
 import type { Results } from "./report/results.ts";
 import {
   ratioOf,
-  shareOf,
   spectraPerSeed,
   spectraSummaries,
 } from "./variance_spectra.ts";

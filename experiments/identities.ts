@@ -42,7 +42,6 @@ import { pairedBootstrap, slope } from "../lib/eval/inference.ts";
 import { accuracySeries } from "./report/figures.ts";
 import {
   compareScorers,
-  compareValues,
   type ResultRow,
   type Results,
 } from "./report/results.ts";

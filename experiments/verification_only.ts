@@ -23,7 +23,6 @@ import type {
 import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
 import { jointModel } from "./joint_lambda.ts";
 import {
-  aboveChance,
   arm,
   type ClaimVerdict,
   greaterAccuracy,
@@ -38,7 +37,6 @@ import {
 } from "./report/claims.ts";
 import type { Results } from "./report/results.ts";
 import {
-  ratioOf,
   shareOf,
   spectraPerSeed,
   spectraSummaries,

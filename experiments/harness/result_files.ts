@@ -10,7 +10,7 @@
  *   {@linkcode aggregateRows}), with at least {@linkcode RESULT_COLUMNS};
  *   the per-seed rows carry `fold_accuracy`, the accuracy of each of the 10
  *   folds (`;`-separated), from which the claims' intervals are drawn;
- * - `<out>/roc/<experiment>/<config>_<scorer>.csv` (`fpr, tpr, threshold`);
+ * - `<out>/roc/<experiment>/<config>_seed<k>_<scorer>.csv` (`fpr, tpr, threshold`);
  * - `<out>/<experiment>.meta.json`: commit, versions, backend, profile,
  *   seed, data, resolved config, wall time per configuration.
  *
@@ -76,7 +76,12 @@ export function configFileName(config: string): string {
   return config.replace(/[^A-Za-z0-9=+.,_-]/g, "_");
 }
 
-/** `results/roc/<experiment>/<config>_<scorer>.csv`. */
+/** The name of one (configuration, seed) unit in file names: `lambda=0.05_seed2`. */
+export function unitStem(config: string, seed?: string | number): string {
+  return seed === undefined || seed === "" ? config : `${config}_seed${seed}`;
+}
+
+/** `results/roc/<experiment>/<unit>_<scorer>.csv` (unit: {@linkcode unitStem}). */
 export function rocPath(
   outDir: string,
   experiment: string,
@@ -120,7 +125,8 @@ const round6 = (v: number) => Number.isFinite(v) ? String(round(v)) : String(v);
  * Only healthy seeds (`status` ok) are averaged. In these rows
  * `accuracy_mean` is the mean over seeds of the per-seed accuracies,
  * `accuracy_std` their sample std across seeds (not over folds) and
- * `accuracy_se` that std / √seeds; other numeric columns are means, columns
+ * `accuracy_se` that std / √seeds (likewise every `<x>_mean` with an
+ * `<x>_std`: rank-1, DIR); other numeric columns are means, columns
  * equal in every seed are copied; `seeds_ok` says how many seeds were
  * healthy (`2/3`), `status` is `ok` (all), `partial` (some) or the first
  * seed's (none).
@@ -155,19 +161,26 @@ export function aggregateRows(
         ? round6(nums.reduce((a, b) => a + b, 0) / nums.length)
         : "";
     }
-    const accs = ok.map((r) => Number(r.accuracy_mean)).filter(Number.isFinite);
-    const m = accs.reduce((a, b) => a + b, 0) / Math.max(1, accs.length);
-    const sd = accs.length > 1
-      ? Math.sqrt(
-        accs.reduce((a, b) => a + (b - m) ** 2, 0) / (accs.length - 1),
-      )
-      : NaN;
-    if (ok.length) {
-      agg.accuracy_mean = round6(m);
-      agg.accuracy_std = accs.length > 1 ? round6(sd) : "";
-      agg.accuracy_se = accs.length > 1
-        ? round6(sd / Math.sqrt(accs.length))
-        : "";
+    // Every `<x>_mean` with an `<x>_std` (accuracy, rank-1, DIR): the mean
+    // over seeds and the sample std across seeds (not within a seed).
+    for (const c of columns) {
+      if (!c.endsWith("_mean") || !ok.length) continue;
+      const stem = c.slice(0, -5);
+      if (!columns.includes(`${stem}_std`)) continue;
+      const xs = ok.map((r) => r[c] ?? "").filter((v) => v !== "").map(Number)
+        .filter(Number.isFinite);
+      if (xs.length === 0) continue;
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = xs.length > 1
+        ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
+        : NaN;
+      agg[c] = round6(m);
+      agg[`${stem}_std`] = xs.length > 1 ? round6(sd) : "";
+      if (columns.includes(`${stem}_se`)) {
+        agg[`${stem}_se`] = xs.length > 1
+          ? round6(sd / Math.sqrt(xs.length))
+          : "";
+      }
     }
     agg.seed = MEAN_SEED;
     agg.fold_accuracy = "";

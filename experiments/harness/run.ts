@@ -54,6 +54,7 @@ import {
   configFileName,
   rocPath,
   round,
+  unitStem,
   writeCsv,
 } from "./result_files.ts";
 
@@ -569,7 +570,7 @@ export function withSeeds(
 
 /** A unit's name: `lambda=0.05 seed 2` (the configuration's alone when it has no seed). */
 export function unitName(cfg: Configuration): string {
-  return cfg.seed === undefined ? cfg.name : `${cfg.name}_seed${cfg.seed}`;
+  return unitStem(cfg.name, cfg.seed);
 }
 
 /** Config-name form of λ: `0`, `0.05`, `inf`. */

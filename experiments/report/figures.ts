@@ -16,7 +16,7 @@ import {
   writeSvg,
 } from "../../lib/report/plot.ts";
 import type { AnyExperiment, Figure } from "../harness/experiment.ts";
-import { rocPath } from "../harness/result_files.ts";
+import { rocPath, unitStem } from "../harness/result_files.ts";
 import { acc, accStd, prettyConfig, scorerName } from "./claims.ts";
 import {
   compareConfigs,
@@ -101,8 +101,18 @@ async function rocFigure(
   resultsDir: string,
 ): Promise<Figure | undefined> {
   const curves: Parameters<typeof rocPlot>[0] = [];
-  for (const r of ex.rows) {
-    const path = rocPath(resultsDir, ex.experiment, r.config, r.scorer);
+  // One seed's ROC per (config, scorer): the first seed's (rows are in seed order).
+  const seen = new Set<string>();
+  for (const r of ex.seedRows) {
+    const key = `${r.config}\u0000${r.scorer}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const path = rocPath(
+      resultsDir,
+      ex.experiment,
+      unitStem(r.config, r.fields.seed),
+      r.scorer,
+    );
     if (!(await exists(path))) continue;
     const roc = await readNumericCsv(path, ["fpr", "tpr"]);
     curves.push({
@@ -153,8 +163,9 @@ async function curvesFigure(
           ["step", ...CURVE_PANELS.map(([col]) => col)],
           { missing: true },
         );
+        const m = c.match(/^(.*)_seed(\d+)$/);
         curves.push({
-          name: prettyConfig(c),
+          name: m ? `${prettyConfig(m[1])} seed ${m[2]}` : prettyConfig(c),
           step: t.step,
           values: Object.fromEntries(
             CURVE_PANELS.map((

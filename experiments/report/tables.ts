@@ -200,7 +200,7 @@ function section(
   const run = [
     ["profile", distinctValues(rows, "profile")],
     ["backend", distinctValues(rows, "backend")],
-    ["seed", distinctValues(rows, "seed")],
+    ["seeds", distinctValues(ex.seedRows, "seed")],
     ["pairs", distinctValues(rows, "n_pairs")],
   ].filter(([, v]) => v.length).map(([k, v]) =>
     `${k} ${(v as string[]).join(", ")}`
