@@ -440,7 +440,8 @@ export function healthOf(
       ...base,
       status: "collapsed",
       reason: `${(100 * dead).toFixed(0)} % of the DeepID2 units are zero on ` +
-        `every validation face (collapsed at ≥ ${100 * plan.collapsedAt} %)`,
+        `every validation face (collapsed at ≥ ${+(100 * plan.collapsedAt)
+          .toFixed(1)} %)`,
     };
   }
   if (best < plan.collapsedBelow) {
@@ -448,9 +449,9 @@ export function healthOf(
       ...base,
       status: "collapsed",
       reason: `validation accuracy ${(100 * best).toFixed(1)} % (better of ` +
-        `L2 and cosine) is below ${
-          100 * plan.collapsedBelow
-        } %, within noise of chance`,
+        `L2 and cosine) is below ${+(100 * plan.collapsedBelow).toFixed(
+          1,
+        )} %, within noise of chance`,
     };
   }
   return { ...base, status: "ok", reason: "" };
