@@ -26,9 +26,9 @@ import type {
 } from "./harness/experiment.ts";
 import { lambdaName, mainGuard, openRun } from "./harness/run.ts";
 import {
+  accuracyClaim,
   arm,
   type ClaimVerdict,
-  foldTable,
   identitiesOf,
   judge,
   lambdaLabel,
@@ -38,7 +38,7 @@ import {
   type PendingClaim,
   scorerName,
 } from "./report/claims.ts";
-import { pairedBootstrap, slope } from "../lib/eval/inference.ts";
+import { slope } from "../lib/eval/inference.ts";
 import { accuracySeries } from "./report/figures.ts";
 import {
   compareScorers,
@@ -122,23 +122,13 @@ function claims(results: Results): ClaimVerdict[] {
         continue;
       }
       const x = group.map((r) => Math.log2(identitiesOf(r)));
-      const t = foldTable(
-        group.map((r) => arm(results, experiment.name, r.config, scorer)),
-      );
-      const what = `slope over n = ${group.map(identitiesOf).join(", ")}`;
-      if ("why" in t) {
-        out.push(notTested(claim, `${what}: ${t.why}`));
-        continue;
-      }
-      out.push({
+      out.push(accuracyClaim(
         claim,
-        estimate: pairedBootstrap(t.data, (m) => slope(x, m)),
-        kind: "greater",
-        scale: 100,
-        unit: "points per doubling",
-        seeds: t.seeds.length,
-        what,
-      });
+        group.map((r) => arm(results, experiment.name, r.config, scorer)),
+        (m) => slope(x, m),
+        `slope over n = ${group.map(identitiesOf).join(", ")}`,
+        { unit: "points per doubling" },
+      ));
     }
   }
   return judge(out);

@@ -188,45 +188,56 @@ export function foldTable(
 }
 
 /**
- * The claim "arm `a` is more accurate than arm `b`" (per-seed rows of the
- * same scorer), as a paired difference of fold accuracies.
+ * A claim on a statistic of the arms' per-seed mean accuracies (a
+ * difference, a distance from chance, a slope), estimated over the seeds
+ * every arm has and the folds within them ({@linkcode pairedBootstrap}).
+ * `greater` (default) claims the statistic is > 0; `equivalent` that it lies
+ * within ±margin. Accuracy units become points (× 100).
  */
+export function accuracyClaim(
+  claim: string,
+  arms: ResultRow[][],
+  stat: (means: number[]) => number,
+  what: string,
+  options: {
+    kind?: "greater" | "equivalent";
+    margin?: number;
+    unit?: string;
+  } = {},
+): PendingClaim | ClaimVerdict {
+  const t = foldTable(arms);
+  if ("why" in t) return notTested(claim, `${what}: ${t.why}`);
+  return {
+    claim,
+    estimate: pairedBootstrap(t.data, stat),
+    kind: options.kind ?? "greater",
+    margin: options.margin,
+    scale: 100,
+    unit: options.unit ?? "points",
+    seeds: t.seeds.length,
+    what,
+  };
+}
+
+const difference = (m: number[]) => m[0] - m[1];
+
+/** The claim "arm `a` is more accurate than arm `b`" (per-seed rows of one scorer). */
 export function greaterAccuracy(
   claim: string,
   a: ResultRow[],
   b: ResultRow[],
   what: string,
 ): PendingClaim | ClaimVerdict {
-  const t = foldTable([a, b]);
-  if ("why" in t) return notTested(claim, `${what}: ${t.why}`);
-  return {
-    claim,
-    estimate: pairedBootstrap(t.data, (m) => m[0] - m[1]),
-    kind: "greater",
-    scale: 100,
-    unit: "points",
-    seeds: t.seeds.length,
-    what,
-  };
+  return accuracyClaim(claim, [a, b], difference, what);
 }
 
-/** The claim "arm `a` is more accurate than chance (50 %)", over seeds and folds. */
+/** The claim "arm `a` is more accurate than chance (50 %)". */
 export function aboveChance(
   claim: string,
   a: ResultRow[],
   what: string,
 ): PendingClaim | ClaimVerdict {
-  const t = foldTable([a]);
-  if ("why" in t) return notTested(claim, `${what}: ${t.why}`);
-  return {
-    claim,
-    estimate: pairedBootstrap(t.data, (m) => m[0] - 0.5),
-    kind: "greater",
-    scale: 100,
-    unit: "points",
-    seeds: t.seeds.length,
-    what,
-  };
+  return accuracyClaim(claim, [a], (m) => m[0] - 0.5, what);
 }
 
 /** The claim "`a` and `b` are equally accurate within ±margin" (TOST). */
@@ -237,18 +248,10 @@ export function equalAccuracy(
   margin: number,
   what: string,
 ): PendingClaim | ClaimVerdict {
-  const t = foldTable([a, b]);
-  if ("why" in t) return notTested(claim, `${what}: ${t.why}`);
-  return {
-    claim,
-    estimate: pairedBootstrap(t.data, (m) => m[0] - m[1]),
+  return accuracyClaim(claim, [a, b], difference, what, {
     kind: "equivalent",
     margin,
-    scale: 100,
-    unit: "points",
-    seeds: t.seeds.length,
-    what,
-  };
+  });
 }
 
 /**
