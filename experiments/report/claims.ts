@@ -363,8 +363,7 @@ export function pct(x: number): string {
 
 /** A difference of fractions in percentage points, signed. */
 export function points(d: number): string {
-  const s = (100 * d).toFixed(2);
-  return d >= 0 ? `+${s}` : s.replace("-", "−");
+  return signed(100 * d);
 }
 
 /** Accuracy (mean over folds; in mean rows, over seeds) and its std, as fractions. */
