@@ -29,6 +29,7 @@
  */
 import sharp from "sharp";
 import type { CropOptions } from "./types.ts";
+export type { PatchGeometry } from "./types.ts";
 
 /** Default crop: 55x47 RGB (lib/PAPER.md, "Network"). */
 export const DEFAULT_CROP: CropOptions = { height: 55, width: 47, gray: false };
@@ -88,16 +89,23 @@ export interface RawImage {
   channels: number;
 }
 
+/** The template point the whole-face crop is centred on: (23, 27), the centre of 47x55. */
+export const TEMPLATE_CENTRE = { cx: 23, cy: 27 } as const;
+
 /**
  * The 5-point template for a crop size: the 55x47 template scaled by
  * width / 47 and centred vertically (47x47 drops 4 rows at top and bottom).
+ * With `crop.patch`, the template is moved so that the patch centre lands
+ * on the crop's centre, and scaled by the patch's zoom as well: a patch is
+ * the same similarity alignment to the five landmarks, aimed elsewhere.
  */
 export function templateFor(crop: CropOptions): number[] {
-  const s = crop.width / 47;
+  const { cx, cy, zoom } = crop.patch ?? { ...TEMPLATE_CENTRE, zoom: 1 };
+  const s = (crop.width / 47) * zoom;
   const out: number[] = [];
   for (let i = 0; i < 10; i += 2) {
-    out.push((TEMPLATE_55X47[i] - 23) * s + (crop.width - 1) / 2);
-    out.push((TEMPLATE_55X47[i + 1] - 27) * s + (crop.height - 1) / 2);
+    out.push((TEMPLATE_55X47[i] - cx) * s + (crop.width - 1) / 2);
+    out.push((TEMPLATE_55X47[i + 1] - cy) * s + (crop.height - 1) / 2);
   }
   return out;
 }
@@ -259,6 +267,16 @@ export function validateCrop(crop: CropOptions): void {
     const v = crop[k];
     if (!Number.isInteger(v) || v < 8 || v > 512) {
       throw new Error(`crop ${k} must be an integer in [8, 512], got ${v}`);
+    }
+  }
+  if (crop.patch) {
+    const { cx, cy, zoom } = crop.patch;
+    if (![cx, cy].every(Number.isFinite) || !(zoom > 0 && zoom < 16)) {
+      throw new Error(
+        `crop patch needs a finite centre and a zoom in (0, 16), got ${
+          JSON.stringify(crop.patch)
+        }`,
+      );
     }
   }
 }

@@ -10,6 +10,8 @@ import {
   TEMPLATE_55X47,
   templateFor,
 } from "./crop.ts";
+import { PATCH_BANK, patchCrop } from "./patches.ts";
+import { mirrored } from "../lib/faces.ts";
 
 function apply(
   t: { a: number; b: number; tx: number; ty: number },
@@ -86,4 +88,77 @@ Deno.test("cropFace: fixed LFW crop puts the nominal eyes at the template eyes; 
   const want = 0.299 * LFW_FIXED_LANDMARKS[0] + 0.587 * LFW_FIXED_LANDMARKS[1] +
     0.114 * 7;
   assert.ok(Math.abs(out[k] - want) <= 1.5, `${out[k]} vs ${want}`);
+});
+
+Deno.test("patches: a patch of a known face lands where its geometry says, in both formats", () => {
+  // Landmarks at 2x the template + (30, 40): template point (x, y) is image
+  // pixel (2x + 30, 2y + 40), whose R value is its x and G value its y (the
+  // wide patch stays inside the image: no border repeats).
+  const img = ramp(200, 220);
+  const ox = 30, oy = 40;
+  const lm = TEMPLATE_55X47.map((v, i) => 2 * v + (i % 2 === 0 ? ox : oy));
+  for (const name of ["mouth", "left_eye", "left_half", "face_wide"]) {
+    const crop = patchCrop(name);
+    const spec = PATCH_BANK[name];
+    const { height: h, width: w } = crop;
+    const out = new Uint8Array(h * w * 3);
+    cropFace(img, lm, { crop, out });
+    const s = (w / 47) * spec.zoom;
+    let maxErr = 0;
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        // The template point crop pixel (i, j) shows.
+        const tx = (j - (w - 1) / 2) / s + spec.cx;
+        const ty = (i - (h - 1) / 2) / s + spec.cy;
+        const k = (i * w + j) * 3;
+        maxErr = Math.max(
+          maxErr,
+          Math.abs(out[k] - (2 * tx + ox)),
+          Math.abs(out[k + 1] - (2 * ty + oy)),
+        );
+      }
+    }
+    assert.ok(maxErr <= 1, `${name} (${h}x${w}): max error ${maxErr}`);
+  }
+  // The left-eye patch is centred on the left eye landmark (14, 19).
+  const crop = patchCrop("left_eye");
+  assert.deepEqual([crop.height, crop.width], [47, 47]);
+  const out = new Uint8Array(47 * 47 * 3);
+  cropFace(img, lm, { crop, out });
+  const centre = (23 * 47 + 23) * 3;
+  assert.deepEqual([out[centre], out[centre + 1]], [2 * 14 + ox, 2 * 19 + oy]);
+  // The whole face in RGB is the default crop itself (same cache, same models).
+  assert.deepEqual(patchCrop("face"), DEFAULT_CROP);
+  assert.equal(patchCrop("face_gray").gray, true);
+  assert.throws(() => patchCrop("ear"), /unknown patch "ear"/);
+});
+
+Deno.test("patches: the flipped face is the mirrored crop", () => {
+  const img = ramp(140, 160);
+  const lm = TEMPLATE_55X47.map((v, i) => 2 * v + (i % 2 === 0 ? 10 : 20));
+  const crop = patchCrop("left_half");
+  const out = new Uint8Array(55 * 47 * 3);
+  cropFace(img, lm, { crop, out });
+  const set = {
+    images: out,
+    shape: [55, 47, 3] as [number, number, number],
+    labels: Int32Array.from([0]),
+    identities: ["a"],
+    paths: ["a.png"],
+  };
+  const m = mirrored(set);
+  for (let i = 0; i < 55; i++) {
+    for (let j = 0; j < 47; j++) {
+      for (let c = 0; c < 3; c++) {
+        assert.equal(
+          m.images[(i * 47 + j) * 3 + c],
+          out[(i * 47 + 46 - j) * 3 + c],
+        );
+      }
+    }
+  }
+  // R is the image x: it now falls from left to right.
+  assert.ok(m.images[0] > m.images[46 * 3]);
+  assert.deepEqual(mirrored(m).images, out, "mirroring twice is the identity");
+  assert.equal(m.labels, set.labels);
 });

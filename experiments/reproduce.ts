@@ -40,6 +40,7 @@ import {
   stepsReached,
 } from "./harness/models.ts";
 import {
+  contextFor,
   mainGuard,
   openContext,
   resolveConfig,
@@ -139,6 +140,8 @@ function argvFor(argv: string[], flags: RunFlags): string[] {
 interface Training {
   plan: ModelPlan;
   label: string;
+  /** Its context: the shared one, or its patch's (the final system). */
+  ctx: () => Promise<RunContext>;
 }
 
 /** Every distinct training of the selected experiments (this shard only), in a fixed order. */
@@ -155,10 +158,19 @@ async function planTrainings(
     const mine = withSeeds(e.configurations(config, ctx.dataset), config.seeds)
       .filter((_, k) => k % n === i);
     for (const cfg of mine) {
-      const plan = await modelPlan(cfg, config, ctx);
+      if (cfg.combines) continue; // no model of its own
+      const plan = await modelPlan(
+        cfg,
+        config,
+        await contextFor(ctx, cfg, config),
+      );
       if (seen.has(plan.key)) continue;
       seen.add(plan.key);
-      out.push({ plan, label: `${e.name} ${unitName(cfg)}` });
+      out.push({
+        plan,
+        label: `${e.name} ${unitName(cfg)}`,
+        ctx: () => contextFor(ctx, cfg, config),
+      });
     }
   }
   return out;
@@ -245,7 +257,7 @@ async function main() {
     const [i, n] = [Number(w[1]), Number(w[2])];
     for (const [k, t] of trainings.entries()) {
       if (k % n !== i || (!flags.force && await trained(t))) continue;
-      using _model = await ensureModel(t.plan, ctx, t.label);
+      using _model = await ensureModel(t.plan, await t.ctx(), t.label);
     }
     return;
   }

@@ -80,3 +80,24 @@ export interface Dataset {
    */
   info: Record<string, unknown>;
 }
+
+/**
+ * The horizontal mirror of every crop of `set` (column j of each row becomes
+ * column W − 1 − j; channels and labels unchanged): the flipped face the
+ * final system takes a second feature vector from (`lib/PAPER.md`, "Data and
+ * pipeline").
+ */
+export function mirrored(set: FaceSet): FaceSet {
+  const [, w, c] = set.shape;
+  const src = set.images;
+  const out = new Uint8Array(src.length);
+  const row = w * c;
+  for (let r = 0; r < src.length / row; r++) {
+    const o = r * row;
+    for (let j = 0; j < w; j++) {
+      const from = o + j * c, to = o + (w - 1 - j) * c;
+      for (let k = 0; k < c; k++) out[to + k] = src[from + k];
+    }
+  }
+  return { ...set, images: out };
+}

@@ -76,6 +76,18 @@ export interface Configuration {
   seed?: number;
   /** Use only this many training identities (Fig. 6); all by default. */
   identities?: number;
+  /**
+   * The patch of the bank (`datasets/patches.ts`) this configuration's
+   * network sees (the final system); the profile's whole-face crop when
+   * absent.
+   */
+  patch?: string;
+  /**
+   * The configurations (same seed) whose features this one concatenates
+   * (the final system's patch sets): it has no model of its own, and its
+   * results are keyed by theirs.
+   */
+  combines?: string[];
   /** Training and initialisation settings of this configuration alone (calibration's grid). */
   train?: Partial<
     & Omit<TrainConfig, "lambda" | "signal" | "seed">

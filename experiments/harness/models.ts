@@ -36,6 +36,8 @@ import {
 } from "../../lib/train/train.ts";
 import { codeHash, TRAINING_ENTRIES } from "./code_key.ts";
 import { configToJson } from "./config.ts";
+import type { CropOptions } from "../../datasets/types.ts";
+import { patchCrop } from "../../datasets/patches.ts";
 import type { CommonConfig } from "./profiles.ts";
 import type { Configuration, RunContext } from "./experiment.ts";
 import { round, writeCsv } from "./result_files.ts";
@@ -152,7 +154,7 @@ export async function modelPlan(
     ...defaultModelConfig(
       cfg.lambda === Infinity ? 0 : n ?? ctx.dataset.train.identities.length,
     ),
-    inputShape: [config.cropHeight, config.cropWidth, config.channels],
+    inputShape: inputShapeOf(cropFor(cfg, config)),
     weightInitGain: cfg.train?.weightInitGain ?? config.weightInitGain,
     deepid2BiasInit: cfg.train?.deepid2BiasInit ?? config.deepid2BiasInit,
   };
@@ -177,6 +179,26 @@ export async function modelPlan(
     collapsedAt: config.collapsedAt,
     collapsedBelow: config.collapsedBelow,
   };
+}
+
+/**
+ * The crop a configuration's network sees: its patch of the bank
+ * (`datasets/patches.ts`), or the profile's whole-face crop.
+ */
+export function cropFor(
+  cfg: Pick<Configuration, "patch">,
+  config: Pick<CommonConfig, "cropHeight" | "cropWidth" | "channels">,
+): CropOptions {
+  return cfg.patch ? patchCrop(cfg.patch) : {
+    height: config.cropHeight,
+    width: config.cropWidth,
+    gray: config.channels === 1,
+  };
+}
+
+/** A crop's network input shape, [H, W, C]. */
+function inputShapeOf(crop: CropOptions): [number, number, number] {
+  return [crop.height, crop.width, crop.gray ? 1 : 3];
 }
 
 /** Where a plan's finished model lives in the cache. */

@@ -42,11 +42,14 @@ import type {
 } from "./experiment.ts";
 import { parseRunFlags, type RunFlags, runUsage } from "./flags.ts";
 import {
+  cropFor,
   ensureModel,
   type ModelPlan,
   modelPlan,
   type TrainedModel,
 } from "./models.ts";
+import type { CropOptions } from "../../datasets/types.ts";
+import { mirrored } from "../../lib/faces.ts";
 import { type CommonConfig, PROFILE_DEFAULTS } from "./profiles.ts";
 import {
   aggregateRows,
@@ -81,17 +84,26 @@ export async function openContext(
       "the paper profile needs real data: --data DIR, where DIR holds celeba/ and lfw/ in their real formats",
     );
   }
+  return {
+    flags,
+    backend,
+    ...await loadData(flags, cropFor({}, config), config),
+  };
+}
+
+/** The data set in one crop, and the hash of its provenance. */
+async function loadData(
+  flags: RunFlags,
+  crop: CropOptions,
+  config: CommonConfig,
+): Promise<{ dataset: Dataset; dataKey: string }> {
   const synth = flags.data === "synth"
     ? SYNTH_PROFILES[flags.profile as "smoke" | "quick"]
     : undefined;
   const dataset = await loadDataset({
     data: flags.data,
     synth,
-    crop: {
-      height: config.cropHeight,
-      width: config.cropWidth,
-      gray: config.channels === 1,
-    },
+    crop,
     trainIdentities: config.trainIdentities || undefined,
     heldOutIdentities: config.heldOutIdentities || undefined,
     seed: flags.seed,
@@ -106,7 +118,52 @@ export async function openContext(
     (k, v) => (k === "cacheBuilt" ? undefined : v),
   );
   const dataKey = (await sha256Hex(stable)).slice(0, 16);
-  return { flags, backend, dataset, dataKey };
+  return { dataset, dataKey };
+}
+
+// The last patch context opened per base context: one patch's crops in
+// memory at a time (the paper profile's CelebA crops are ~1.5 GB a patch).
+const patchContexts = new WeakMap<
+  RunContext,
+  { crop: string; ctx: Promise<RunContext> }
+>();
+
+/**
+ * The context a configuration trains and is scored in: `ctx` itself, or,
+ * for a patch of the bank (`cfg.patch`), the same backend and data in that
+ * patch's crop (crop cache built on first use). The patch's data must hold
+ * the same faces in the same order (the pairs index into them): checked.
+ */
+export function contextFor(
+  ctx: RunContext,
+  cfg: Pick<Configuration, "patch">,
+  config: CommonConfig,
+): Promise<RunContext> {
+  const crop = cropFor(cfg, config);
+  const key = JSON.stringify(crop);
+  if (!cfg.patch || key === JSON.stringify(cropFor({}, config))) {
+    return Promise.resolve(ctx);
+  }
+  const last = patchContexts.get(ctx);
+  if (last?.crop === key) return last.ctx;
+  const opened = (async () => {
+    const data = await loadData(ctx.flags, crop, config);
+    const same = (a: FaceSet, b: FaceSet) =>
+      a.paths.length === b.paths.length &&
+      a.paths.every((p, i) => p === b.paths[i]);
+    const base = ctx.dataset, d = data.dataset;
+    if (
+      !same(base.test, d.test) || !same(base.heldOut, d.heldOut) ||
+      !same(base.validation, d.validation) || !same(base.train, d.train)
+    ) {
+      throw new Error(
+        `patch ${cfg.patch}: its crops hold other faces than the whole-face crops; delete ${ctx.flags.cacheDir}/crops and rerun to rebuild them`,
+      );
+    }
+    return { ...ctx, ...data };
+  })();
+  patchContexts.set(ctx, { crop: key, ctx: opened });
+  return opened;
 }
 
 /**
@@ -152,8 +209,13 @@ export class Run<C extends Record<string, unknown>> {
   #skipped: string[] = [];
   #wall: Record<string, number> = {};
   #started = new Map<string, number>();
-  #plans = new Map<string, { plan: ModelPlan; resultKey: string }>();
+  #plans = new Map<
+    string,
+    { plan?: ModelPlan; modelKey: string; resultKey: string }
+  >();
   #models = new Map<string, TrainedModel>();
+  /** The configuration each model was opened for (its patch, hence its data). */
+  #modelCfg = new Map<string, Configuration>();
 
   constructor(
     readonly experiment: Experiment<C>,
@@ -202,17 +264,42 @@ export class Run<C extends Record<string, unknown>> {
     }`;
   }
 
-  async #keys(cfg: Configuration) {
+  async #keys(
+    cfg: Configuration,
+  ): Promise<{ plan?: ModelPlan; modelKey: string; resultKey: string }> {
     let k = this.#plans.get(unitName(cfg));
     if (!k) {
-      const plan = await modelPlan(cfg, this.config, this.context);
+      let plan: ModelPlan | undefined, modelKey: string;
+      if (cfg.combines) {
+        // A combination of other units' features: keyed by their models.
+        const keys: string[] = [];
+        for (const name of cfg.combines) {
+          const part = this.#all.find((c) =>
+            c.name === name && c.seed === cfg.seed
+          );
+          if (!part) {
+            throw new Error(
+              `${this.experiment.name}: ${cfg.name} combines "${name}", which is not planned`,
+            );
+          }
+          keys.push((await this.#keys(part)).modelKey);
+        }
+        modelKey = (await sha256Hex(keys.join("\n"))).slice(0, 24);
+      } else {
+        plan = await modelPlan(
+          cfg,
+          this.config,
+          await contextFor(this.context, cfg, this.config),
+        );
+        modelKey = plan.key;
+      }
       const evalCode = await codeHash([
         `experiments/${this.experiment.name}.ts`,
       ]);
       const resultKey = (await sha256Hex(
-        configToJson({ model: plan.key, evalCode, config: this.config, cfg }),
+        configToJson({ model: modelKey, evalCode, config: this.config, cfg }),
       )).slice(0, 24);
-      k = { plan, resultKey };
+      k = { plan, modelKey, resultKey };
       this.#plans.set(unitName(cfg), k);
     }
     return k;
@@ -249,15 +336,30 @@ export class Run<C extends Record<string, unknown>> {
       this.#started.set(unitName(cfg), performance.now());
     }
     const { plan } = await this.#keys(cfg);
-    const model = await ensureModel(plan, this.context, this.label(cfg), {
+    if (!plan) {
+      throw new Error(
+        `${
+          this.label(cfg)
+        } combines other models' features and has no model of its own`,
+      );
+    }
+    const ctx = await contextFor(this.context, cfg, this.config);
+    const model = await ensureModel(plan, ctx, this.label(cfg), {
       force: this.shared?.forceModels ?? this.flags.force,
     });
     this.#models.set(unitName(cfg), model);
+    this.#modelCfg.set(model.key, cfg);
     return model;
   }
 
-  /** DeepID2 features of the test, held-out and validation faces. */
-  async features(model: TrainedModel): Promise<Features> {
+  /**
+   * DeepID2 features of the test, held-out and validation faces (in the
+   * model's own patch); with `mirror`, of their horizontal mirrors.
+   */
+  async features(
+    model: TrainedModel,
+    options: { mirror?: boolean } = {},
+  ): Promise<Features> {
     if (!model.net) {
       throw new Error(
         `model ${model.key} has no weights (${model.status}); check run.skipUnhealthy first`,
@@ -266,13 +368,17 @@ export class Run<C extends Record<string, unknown>> {
     const { net } = model;
     const batchSize = this.config.evalBatch;
     const dim = net.config.deepid2Dim;
-    const of = (set: FaceSet) =>
-      extractFeatures(net, set.images, set.shape, { batchSize });
-    const test = await of(this.dataset.test);
+    const cfg = this.#modelCfg.get(model.key) ?? { patch: undefined };
+    const { dataset } = await contextFor(this.context, cfg, this.config);
+    const of = (set: FaceSet) => {
+      const faces = options.mirror ? mirrored(set) : set;
+      return extractFeatures(net, faces.images, faces.shape, { batchSize });
+    };
+    const test = await of(dataset.test);
     return {
       test,
-      heldOut: await of(this.dataset.heldOut),
-      validation: await of(this.dataset.validation),
+      heldOut: await of(dataset.heldOut),
+      validation: await of(dataset.validation),
       dim,
       deadFraction: deadFeatureFraction(test, dim),
     };
@@ -362,12 +468,12 @@ export class Run<C extends Record<string, unknown>> {
     const started = this.#started.get(unitName(cfg)) ?? performance.now();
     const wall = Math.round((performance.now() - started) / 100) / 10;
     this.#wall[unitName(cfg)] = wall;
-    const { plan, resultKey } = await this.#keys(cfg);
+    const { modelKey, resultKey } = await this.#keys(cfg);
     await writeTextAtomic(
       `${base}.json`,
       configToJson({
         key: resultKey,
-        model: plan.key,
+        model: modelKey,
         status: model?.status ?? "ok",
         trained: model?.trained ?? false,
         train_img_per_s: model?.imagesPerSecond,
