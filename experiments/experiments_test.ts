@@ -170,8 +170,46 @@ for (const def of EXPERIMENTS) {
     if (name === "face_identification") {
       assertStrict.ok(Number(rows[0].rank1_mean) >= 0);
     }
-    // Every model's learning curve (validation pairs) comes with its results.
-    for (const config of configs) {
+    if (name === "final_system") {
+      // Per seed: the selection on validation pairs, and the patch sets it chose.
+      for (const seed of SMOKE_SEEDS) {
+        const steps = await readCsv(
+          `${out}/final_system/selection_seed${seed}.csv`,
+        );
+        assertStrict.deepEqual(steps[0].pass, "forward");
+        assertStrict.equal(steps[0].n_patches, "1");
+        const jb = (config: string) =>
+          seedRows.find((x) =>
+            x.config === config && x.seed === seed &&
+            x.scorer === "joint_bayesian"
+          )!;
+        assertStrict.equal(jb("best_single").patches, steps[0].patch);
+        assertStrict.equal(jb("selected").flips, "no");
+        assertStrict.equal(jb("selected+flips").flips, "concat");
+        assertStrict.equal(
+          jb("selected+flips").patches,
+          jb("selected").patches,
+          "flips are compared on the same patches",
+        );
+        assertStrict.equal(jb("all").patches, "face+eyes");
+        // The selected set's validation accuracy is the selection's own score.
+        const last = steps.at(-1)!;
+        const best = Math.max(...steps.map((x) => Number(x.val_accuracy)));
+        assertStrict.ok(
+          Math.abs(Number(jb("selected").val_accuracy_mean) - best) < 1e-5,
+          `selected ${
+            jb("selected").val_accuracy_mean
+          } vs best step ${best} (last ${last.set})`,
+        );
+      }
+    }
+    // Every model's learning curve (validation pairs) comes with its results;
+    // the final system's patch sets have no model of their own.
+    for (
+      const config of configs.filter((c) =>
+        name !== "final_system" || c.startsWith("patch=")
+      )
+    ) {
       for (const seed of SMOKE_SEEDS) {
         const curve = await readCsv(
           `${out}/${name}/curves/${config}_seed${seed}.csv`,
@@ -364,6 +402,50 @@ Deno.test({
     const text = await run("--only", "joint_lambda,identification_only");
     assertStrict.match(text, /0 to train/);
     assertStrict.match(text, /joint_lambda: 0 ran, 6 skipped/);
+  },
+});
+
+Deno.test({
+  name:
+    "reproduce: the final system's patch networks train in the training phase, each in its own crop",
+  async fn() {
+    const out = `${tmp}/repro_final`;
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./reproduce.ts", import.meta.url).pathname,
+        ...common,
+        "--out",
+        out,
+        "--only",
+        "final_system",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(o.stderr);
+    assertStrict.ok(o.success, text);
+    // 2 patches x 2 seeds; the whole face's network is the joint model's.
+    assertStrict.match(text, /4 distinct models/);
+    assertStrict.match(text, /final_system: 14 ran, 0 skipped/);
+    const rows = await readCsv(`${out}/final_system.csv`);
+    const eyes = rows.find((r) => r.config === "patch=eyes")!;
+    const face = rows.find((r) => r.config === "patch=face")!;
+    const unit = (c: string) =>
+      JSON.parse(
+        Deno.readTextFileSync(`${out}/final_system/${c}_seed1.json`),
+      ).model;
+    assertStrict.notEqual(unit(eyes.config), unit(face.config));
+    assertStrict.equal(
+      unit(face.config),
+      JSON.parse(
+        Deno.readTextFileSync(
+          `${tmp}/results/joint_lambda/lambda=0.05_seed1.json`,
+        ),
+      ).model,
+      "the whole-face patch is joint_lambda's λ=0.05 model",
+    );
   },
 });
 

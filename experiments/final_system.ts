@@ -360,6 +360,7 @@ async function figures(_ex: unknown, resultsDir: string): Promise<Figure[]> {
           "Greedy patch selection (forward pass): validation accuracy, PCA + Joint Bayesian",
         xLabel: "patches selected",
         yLabel: "validation accuracy (%)",
+        xScale: "band",
       });
     },
   }];
@@ -391,18 +392,29 @@ export const experiment: Experiment<Config> = {
   main,
   claims,
   figures,
-  notes: () => ({
-    before: [
-      "Patches of the bank (`datasets/patches.ts`; centre in 55×47 template pixels, zoom against the whole face):",
-      "",
-      "| patch | crop | what | centre | zoom |",
-      "| --- | --- | --- | --- | --- |",
-      ...Object.entries(PATCH_BANK).filter(([n]) => !n.endsWith("_gray"))
-        .map(([n, p]) =>
-          `| ${n} (and ${n}_gray) | ${p.height}×${p.width} | ${p.what} | (${p.cx}, ${p.cy}) | ${p.zoom} |`
-        ),
-    ],
-  }),
+  notes: (ex) => {
+    const trained = new Set(
+      ex.rows.filter((r) => r.config.startsWith("patch="))
+        .map((r) => r.config.slice("patch=".length)),
+    );
+    return {
+      before: [
+        "The patch bank (`datasets/patches.ts`; centre in 55×47 template " +
+        "pixels, zoom against the whole face; each also in gray, `<name>_gray`):",
+        [
+          "| patch | crop | what | centre | zoom | trained in this run |",
+          "| --- | --- | --- | --- | --- | --- |",
+          ...Object.entries(PATCH_BANK).filter(([n]) => !n.endsWith("_gray"))
+            .map(([n, p]) =>
+              `| ${n} | ${p.height}×${p.width} | ${p.what} | (${p.cx}, ${p.cy}) | ${p.zoom} | ${
+                [n, `${n}_gray`].filter((x) => trained.has(x)).join(", ") ||
+                "—"
+              } |`
+            ),
+        ].join("\n"),
+      ],
+    };
+  },
 };
 
 if (import.meta.main) await mainGuard(experiment.name, () => main(Deno.args));

@@ -5,7 +5,8 @@
  *
  * - `smoke`: tiny synthetic data, a few steps; seconds; used by the tests.
  * - `quick`: the embedded synthetic faces, enough training to show the
- *   paper's trends; all experiments within 45 minutes on 2 CPU cores.
+ *   paper's trends; all experiments within about 50 minutes on 2 CPU cores
+ *   (45 minutes, and 15 more for the final system's patch networks).
  * - `paper`: the paper's settings on real CelebA + LFW (`--data DIR`), for a
  *   GPU machine with the tensorflow-gpu backend.
  *
