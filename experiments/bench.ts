@@ -1,6 +1,6 @@
 /**
  * `deno task bench [--backend B] [--batch 64] [--identities 1000] [--steps 10]
- * [--vs-pytorch PYTHON [--torch-threads 2] [--rounds 3]]`
+ * [--vs-pytorch PYTHON [--torch-threads 2] [--rounds 3]] [--kernels N]`
  *
  * Throughput of the real DeepID2 network (locally shared layers included):
  * one full joint training step (forward, backward through both branches,
@@ -12,7 +12,10 @@
  * against this repository's PyTorch reference of the same network and step
  * (`experiments/peers/deepid2_torch.py`), interleaved round by round in the
  * same run, and prints the ratios: the only speed comparison that holds
- * across hosts.
+ * across hosts. `--kernels N` profiles the training steps instead and
+ * prints the N kernels that take the most time per step (and, with
+ * `--vs-pytorch`, PyTorch's N ops with the most self time): what bounds the
+ * step on a host.
  *
  * @module
  */
@@ -87,17 +90,18 @@ export function hostInfo(): { cpu: string; vector_extensions: string[] } {
   };
 }
 
-/** Runs the model benchmark on the current backend. */
-export async function benchModel(
+/**
+ * The benchmark's network, random faces (4 per identity) and training
+ * config, after two warm-up steps (kernel initialisation).
+ */
+async function warmedUp(
   options: {
     batch: number;
     identities: number;
     steps: number;
-    backend: string;
-    /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
     paths?: Readonly<FastPaths>;
   },
-): Promise<BenchResult> {
+) {
   const cfg = defaultModelConfig(options.identities);
   const [h, w, c] = cfg.inputShape;
   const n = options.identities * 4;
@@ -115,8 +119,24 @@ export async function benchModel(
     checkpointEvery: 0,
   };
   const data = { images, shape: cfg.inputShape, labels };
-  // Warm-up (kernel initialisation), then the timed steps.
   await train(net, data, { ...tcfg, steps: 2 }, { progressLabel: null });
+  return { cfg, net, data, tcfg, n };
+}
+
+/** Runs the model benchmark on the current backend. */
+export async function benchModel(
+  options: {
+    batch: number;
+    identities: number;
+    steps: number;
+    backend: string;
+    /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
+    paths?: Readonly<FastPaths>;
+  },
+): Promise<BenchResult> {
+  const { cfg, net, data, tcfg, n } = await warmedUp(options);
+  const [h, w, c] = cfg.inputShape;
+  const { images } = data;
   const before = tf.memory().numTensors;
   const r = await train(net, data, tcfg, {
     progressLabel: null,
@@ -147,6 +167,76 @@ export async function benchModel(
     forward_macs_per_image: forwardMultiplyAdds(cfg),
     ...hostInfo(),
     cores: navigator.hardwareConcurrency || 1,
+  };
+}
+
+/** One kernel's share of a profiled training step. */
+export interface KernelTime {
+  name: string;
+  calls_per_step: number;
+  ms_per_step: number;
+}
+
+/** A profiled training step: its wall time and the kernels that took it. */
+export interface KernelProfile {
+  backend: string;
+  batch: number;
+  step_ms: number;
+  /** The sum over every kernel; the rest of `step_ms` is outside kernels (JS, data). */
+  kernel_ms_per_step: number;
+  kernels: KernelTime[];
+}
+
+/**
+ * Profiles `steps` training steps with `tf.profile` (after the same warm-up
+ * as {@linkcode benchModel}): every kernel the engine runs, timed one by one
+ * (tfjs-node and wasm run kernels synchronously on the CPU, so a kernel's
+ * time is its wall time), summed by kernel name; the `top` largest.
+ */
+export async function profileKernels(
+  options: {
+    batch: number;
+    identities: number;
+    steps: number;
+    backend: string;
+    paths?: Readonly<FastPaths>;
+    top: number;
+  },
+): Promise<KernelProfile> {
+  const { net, data, tcfg } = await warmedUp(options);
+  const t0 = performance.now();
+  const info = await tf.profile(async () => {
+    await train(net, data, tcfg, {
+      progressLabel: null,
+      stopAfter: options.steps,
+    });
+    return [];
+  });
+  const wall = (performance.now() - t0) / options.steps;
+  for (const v of net.params.values()) v.dispose();
+  const by = new Map<string, { calls: number; ms: number }>();
+  for (const k of info.kernels) {
+    // A custom gradient's forward pass is recorded as "forward" around the
+    // kernels it runs, which are recorded too: counted once, as those.
+    if (k.name === "forward") continue;
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    const e = by.get(k.name) ?? { calls: 0, ms: 0 };
+    by.set(k.name, { calls: e.calls + 1, ms: e.ms + ms });
+  }
+  const all = [...by].sort((a, b) => b[1].ms - a[1].ms);
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    backend: options.backend,
+    batch: options.batch,
+    step_ms: Math.round(wall * 100) / 100,
+    kernel_ms_per_step: Math.round(
+      all.reduce((s, [, e]) => s + e.ms, 0) / options.steps * 100,
+    ) / 100,
+    kernels: all.slice(0, options.top).map(([name, e]) => ({
+      name,
+      calls_per_step: e.calls / options.steps,
+      ms_per_step: r3(e.ms / options.steps),
+    })),
   };
 }
 
@@ -195,6 +285,13 @@ export const BENCH_FLAGS = {
     default: 3,
     help: "interleaved rounds in --vs-pytorch",
   },
+  kernels: {
+    type: "integer",
+    arg: "N",
+    default: 0,
+    help:
+      "profile the timed training steps instead and print the N kernels that take the most time (with --vs-pytorch, PyTorch's N ops too)",
+  },
 } as const satisfies FlagTable;
 
 /** One PyTorch reference measurement (experiments/peers/deepid2_torch.py). */
@@ -215,6 +312,8 @@ export async function benchPytorch(
     batch: number;
     identities: number;
     steps: number;
+    /** Profile instead, and return the top N ops (`kernels` in the JSON). */
+    kernels?: number;
   },
 ): Promise<PeerResult> {
   const script = new URL("./peers/deepid2_torch.py", import.meta.url).pathname;
@@ -227,6 +326,7 @@ export async function benchPytorch(
         `--batch=${options.batch}`,
         `--identities=${options.identities}`,
         `--steps=${options.steps}`,
+        ...(options.kernels ? [`--kernels=${options.kernels}`] : []),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -326,6 +426,28 @@ async function main() {
     }
   }
   const info = await initBackend(values.backend);
+  if (values.kernels > 0) {
+    const opts = {
+      batch,
+      identities: values.identities,
+      steps: values.steps,
+    };
+    const ours = await profileKernels({
+      ...opts,
+      backend: info.name,
+      paths: info.paths,
+      top: values.kernels,
+    });
+    const peer = values["vs-pytorch"]
+      ? await benchPytorch(values["vs-pytorch"], {
+        ...opts,
+        threads: values["torch-threads"],
+        kernels: values.kernels,
+      })
+      : undefined;
+    console.log(JSON.stringify({ ours, pytorch: peer, ...hostInfo() }));
+    return;
+  }
   if (values["vs-pytorch"]) {
     if (values.rounds < 1) {
       throw new Error(`--rounds must be >= 1, got ${values.rounds}`);

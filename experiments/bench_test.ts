@@ -4,6 +4,7 @@ import {
   type BenchResult,
   compareRounds,
   type PeerResult,
+  profileKernels,
 } from "./bench.ts";
 
 const ours = (train: number, extract: number): BenchResult => ({
@@ -52,5 +53,27 @@ Deno.test("benchPytorch: a missing Python is a one-line error naming it", async 
       steps: 1,
     }),
     /--vs-pytorch: cannot run "\/nonexistent\/python3"/,
+  );
+});
+
+Deno.test("profileKernels: the step's kernels by time, summing to no more than the step", async () => {
+  const { initBackend } = await import("../lib/engine/backend.ts");
+  const info = await initBackend("wasm", { quiet: true });
+  const p = await profileKernels({
+    batch: 4,
+    identities: 8,
+    steps: 2,
+    backend: info.name,
+    paths: info.paths,
+    top: 5,
+  });
+  assert.equal(p.kernels.length, 5);
+  const ms = p.kernels.map((k) => k.ms_per_step);
+  assert.deepEqual(ms, [...ms].sort((a, b) => b - a), "largest first");
+  assert.ok(p.kernels.every((k) => k.calls_per_step > 0));
+  assert.ok(p.kernel_ms_per_step > 0);
+  assert.ok(
+    p.kernel_ms_per_step <= p.step_ms * 1.05,
+    `kernels ${p.kernel_ms_per_step} ms of a ${p.step_ms} ms step`,
   );
 });

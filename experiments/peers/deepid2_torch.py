@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--identities", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--kernels", type=int, default=0,
+                    help="profile the timed steps and print the N ops with the most self CPU time")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(7)
@@ -98,6 +100,30 @@ def main():
 
     for _ in range(2):  # warm-up, as the Deno bench
         step()
+    if a.kernels:
+        # Self time per op (children excluded), as `bench --kernels` reports ours.
+        from torch.profiler import ProfilerActivity, profile
+        t = time.perf_counter()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(a.steps):
+                step()
+        wall = (time.perf_counter() - t) * 1000 / a.steps
+        ops = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+        print(json.dumps({
+            "peer": "pytorch",
+            "torch": torch.__version__,
+            "threads": a.threads,
+            "batch": a.batch,
+            "step_ms": round(wall, 2),
+            "kernels": [
+                {"name": e.key, "calls_per_step": e.count / a.steps,
+                 "ms_per_step": round(e.self_cpu_time_total / 1000 / a.steps, 3)}
+                for e in ops[:a.kernels]
+            ],
+            "kernel_ms_per_step": round(
+                sum(e.self_cpu_time_total for e in ops) / 1000 / a.steps, 2),
+        }))
+        return
     t = time.perf_counter()
     for _ in range(a.steps):
         step()
