@@ -90,18 +90,23 @@ export function hostInfo(): { cpu: string; vector_extensions: string[] } {
   };
 }
 
+/** What the model benchmark and the kernel profile run. */
+export interface ModelBenchOptions {
+  /** Images per training step (pairs × 2). */
+  batch: number;
+  /** Softmax size. */
+  identities: number;
+  /** Timed (or profiled) steps. */
+  steps: number;
+  /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
+  paths?: Readonly<FastPaths>;
+}
+
 /**
  * The benchmark's network, random faces (4 per identity) and training
  * config, after two warm-up steps (kernel initialisation).
  */
-async function warmedUp(
-  options: {
-    batch: number;
-    identities: number;
-    steps: number;
-    paths?: Readonly<FastPaths>;
-  },
-) {
+async function warmedUp(options: ModelBenchOptions) {
   const cfg = defaultModelConfig(options.identities);
   const [h, w, c] = cfg.inputShape;
   const n = options.identities * 4;
@@ -125,14 +130,7 @@ async function warmedUp(
 
 /** Runs the model benchmark on the current backend. */
 export async function benchModel(
-  options: {
-    batch: number;
-    identities: number;
-    steps: number;
-    backend: string;
-    /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
-    paths?: Readonly<FastPaths>;
-  },
+  options: ModelBenchOptions & { backend: string },
 ): Promise<BenchResult> {
   const { cfg, net, data, tcfg, n } = await warmedUp(options);
   const [h, w, c] = cfg.inputShape;
@@ -194,14 +192,7 @@ export interface KernelProfile {
  * time is its wall time), summed by kernel name; the `top` largest.
  */
 export async function profileKernels(
-  options: {
-    batch: number;
-    identities: number;
-    steps: number;
-    backend: string;
-    paths?: Readonly<FastPaths>;
-    top: number;
-  },
+  options: ModelBenchOptions & { backend: string; top: number },
 ): Promise<KernelProfile> {
   const { net, data, tcfg } = await warmedUp(options);
   const t0 = performance.now();

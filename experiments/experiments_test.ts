@@ -349,30 +349,33 @@ Deno.test("reproduce: an override goes to the experiments that know it; one that
   );
 });
 
+/** Runs `reproduce.ts` in a child process on the smoke data into `out`; its stderr. */
+async function reproduce(out: string, ...args: string[]): Promise<string> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./reproduce.ts", import.meta.url).pathname,
+      ...common,
+      "--out",
+      out,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(o.stderr);
+  assertStrict.ok(o.success, text);
+  return text;
+}
+
 Deno.test({
   name:
     "reproduce: two jobs train the distinct models once; shards merge; a rerun skips everything",
   // Runs after the in-process tests so the smoke data is cached.
   async fn() {
     const out = `${tmp}/repro`;
-    const run = async (...args: string[]) => {
-      const o = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("./reproduce.ts", import.meta.url).pathname,
-          ...common,
-          "--out",
-          out,
-          ...args,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(o.stderr);
-      assertStrict.ok(o.success, text);
-      return text;
-    };
+    const run = (...args: string[]) => reproduce(out, ...args);
     // Shard 0/2 then 1/2 of two experiments; the merged CSV has every configuration.
     await run(
       "--only",
@@ -410,22 +413,7 @@ Deno.test({
     "reproduce: the final system's patch networks train in the training phase, each in its own crop",
   async fn() {
     const out = `${tmp}/repro_final`;
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("./reproduce.ts", import.meta.url).pathname,
-        ...common,
-        "--out",
-        out,
-        "--only",
-        "final_system",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(o.stderr);
-    assertStrict.ok(o.success, text);
+    const text = await reproduce(out, "--only", "final_system");
     // 2 patches x 2 seeds; the whole face's network is the joint model's.
     assertStrict.match(text, /4 distinct models/);
     assertStrict.match(text, /final_system: 14 ran, 0 skipped/);
