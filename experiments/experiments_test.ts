@@ -233,6 +233,22 @@ for (const def of EXPERIMENTS) {
   });
 }
 
+Deno.test("final_system: a wrong flipMerge, selectMax or patch name is an error naming it", async () => {
+  const { experiment } = await import("./final_system.ts");
+  for (
+    const [flag, message] of [
+      ["--flipMerge=mean", /flipMerge must be "concat" or "sum", got "mean"/],
+      ["--selectMax=-1", /selectMax must be an integer >= 0/],
+      ["--patches=face,ear", /unknown patch "ear"; the bank/],
+    ] as const
+  ) {
+    await assertStrict.rejects(
+      () => experiment.main([...common, "--out", `${tmp}/bad`, flag]),
+      message,
+    );
+  }
+});
+
 Deno.test("experiment flags: unknown flags and config keys are errors", async () => {
   const def = jointLambda;
   await assertStrict.rejects(

@@ -167,6 +167,7 @@ export async function main(
   shared?: SharedContext,
 ): Promise<RunOutcome> {
   const run = await openRun(experiment, argv, shared);
+  checkConfig(run.config);
   const patches = configurations(run.config);
   const units = run.plan([...patches, ...combinations(patches)]);
   // Per seed: every patch's features, then the selection (computed once).
@@ -224,6 +225,32 @@ export async function main(
     );
   }
   return await run.finish();
+}
+
+/** The config values a typo could leave wrong, with an error naming the key. */
+function checkConfig(config: Config): void {
+  if (config.flipMerge !== "concat" && config.flipMerge !== "sum") {
+    throw new Error(
+      `flipMerge must be "concat" or "sum", got "${String(config.flipMerge)}"`,
+    );
+  }
+  if (!Number.isInteger(config.selectMax) || config.selectMax < 0) {
+    throw new Error(
+      `selectMax must be an integer >= 0 (0 = all patches), got ${config.selectMax}`,
+    );
+  }
+  if (config.patches.length === 0) {
+    throw new Error("patches: at least one patch of the bank");
+  }
+  for (const p of config.patches) {
+    if (!(p in PATCH_BANK)) {
+      throw new Error(
+        `patches: unknown patch "${p}"; the bank (datasets/patches.ts) has ${
+          Object.keys(PATCH_BANK).join(", ")
+        }`,
+      );
+    }
+  }
 }
 
 /** A patch network's features, plain and mirrored (its model opened and closed here). */
