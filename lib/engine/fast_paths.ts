@@ -27,7 +27,7 @@ export interface FastPaths {
   readonly batchedRegions: boolean;
   /** ReLU gradient by TensorFlow's fused `ReluGrad` (`lib/engine/native_kernels.ts`). */
   readonly nativeOps: boolean;
-  /** Max-pooling by oneDNN with an argmax workspace (`lib/engine/native_kernels.ts`). */
+  /** Max-pooling by oneDNN with an argmax workspace where the channels are a multiple of 8 (`lib/nn/activations.ts`). */
   readonly poolWorkspace: boolean;
   /** The locally shared layers' transposes by oneDNN (`lib/engine/native_kernels.ts`). */
   readonly mklTranspose: boolean;
