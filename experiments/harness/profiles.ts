@@ -5,8 +5,9 @@
  *
  * - `smoke`: tiny synthetic data, a few steps; seconds; used by the tests.
  * - `quick`: the embedded synthetic faces, enough training to show the
- *   paper's trends; all experiments within about 50 minutes on 2 CPU cores
- *   (45 minutes, and 15 more for the final system's patch networks).
+ *   paper's trends; all experiments within 45 minutes on 2 CPU cores (37
+ *   measured on the native backend, the final system's patch networks
+ *   included).
  * - `paper`: the paper's settings on real CelebA + LFW (`--data DIR`), for a
  *   GPU machine with the tensorflow-gpu backend.
  *
