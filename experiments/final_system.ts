@@ -30,8 +30,8 @@
  * @module
  */
 import { join } from "node:path";
-import { exists } from "../lib/base/io.ts";
 import { deadFeatureFraction } from "../lib/eval/features.ts";
+import { STANDARD_SCORERS } from "../lib/eval/scorers.ts";
 import {
   concatFeatures,
   type Selection,
@@ -59,7 +59,7 @@ import {
   notTested,
   type PendingClaim,
 } from "./report/claims.ts";
-import { readNumericCsv } from "./report/figures.ts";
+import { configFiles, readNumericCsv } from "./report/figures.ts";
 import type { Results } from "./report/results.ts";
 
 /** Config of this experiment. */
@@ -314,7 +314,7 @@ function extraColumns(
 ): Map<string, Record<string, string | number>> {
   const cols = { patches, n_patches: n, flips };
   return new Map(
-    ["l2", "cosine", "joint_bayesian"].map((s) => [s, cols]),
+    STANDARD_SCORERS.map((s) => [s, cols]),
   );
 }
 
@@ -355,11 +355,10 @@ function claims(results: Results): ClaimVerdict[] {
 /** The selection curve: validation accuracy against the number of patches, per seed. */
 async function figures(_ex: unknown, resultsDir: string): Promise<Figure[]> {
   const dir = join(resultsDir, experiment.name);
-  const files: { seed: string; path: string }[] = [];
-  for (let seed = 1; seed <= 100; seed++) {
-    const path = join(dir, `selection_seed${seed}.csv`);
-    if (await exists(path)) files.push({ seed: String(seed), path });
-  }
+  const files = (await configFiles(dir, "selection_seed")).map((seed) => ({
+    seed,
+    path: join(dir, `selection_seed${seed}.csv`),
+  }));
   if (files.length === 0) return [];
   return [{
     file: "table2_selection.svg",

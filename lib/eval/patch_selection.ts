@@ -12,8 +12,7 @@
  * @module
  */
 import type { Pair } from "../faces.ts";
-import { fitJointBayesian } from "./joint_bayesian.ts";
-import { jointBayesianScorer } from "./scorers.ts";
+import { standardScorers } from "./scorers.ts";
 import { verifyPairs } from "./verification.ts";
 
 /**
@@ -150,12 +149,9 @@ export function validationScore(
   const dim = dims.reduce((a, b) => a + b, 0);
   const heldOut = concatFeatures(parts.map((p) => p.heldOut), dims);
   const validation = concatFeatures(parts.map((p) => p.validation), dims);
-  const jb = jointBayesianScorer(
-    fitJointBayesian(heldOut, dim, data.heldOutLabels, {
-      pcaDim: data.pcaDim,
-      maxIter: 200,
-    }),
-  );
+  // The experiments' own Joint Bayesian (the same fit `run.score` makes).
+  const jb = standardScorers(data.heldOutLabels, heldOut, dim, data.pcaDim)
+    .find((s) => s.name === "joint_bayesian")!;
   const v = verifyPairs(validation, dim, [...data.validationPairs], [jb]);
   return v.get("joint_bayesian")!.accuracy_mean;
 }
