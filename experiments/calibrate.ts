@@ -3,41 +3,51 @@
  * validation pairs only (the synthetic set's LFW View 1 files, or CelebA's
  * validation identities on real data). It never extracts a test feature.
  *
- * A two-stage search. Stage 1: for each learning rate of the grid it trains
- * a few probe models — L2 at λ ∈ `probeLambdas` (default 0, the joint λ,
- * 0.5) and the L1 signal at the joint λ — with the profile's other settings,
- * checks each on the validation pairs every `evalEvery` steps (learning
- * curves), and keeps the rate with the fewest collapsed or diverged probes,
- * then the best mean final validation accuracy (L2) of its healthy probes
- * (the meta file says whether every probe was healthy). Stage 2: the same
- * for the DeepID2 layer's bias start (`biasInits`) at that rate. λ > 1 is
- * not probed: the paper expects verification alone to do badly, so it may
- * not veto a setting; the whole λ axis then runs at the chosen setting (the
- * 1/max(1, λ) scaling keeps its step size comparable).
+ * A search in stages, one setting at a time, each stage starting from the
+ * setting the stages before it chose (the profile's defaults at first):
+ *
+ * 1. the weight initialisation's gain (`weightInitGains`),
+ * 2. the learning rate (`learningRates`),
+ * 3. the DeepID2 layer's bias start (`biasInits`).
+ *
+ * For each setting it trains the probe models — L2 at λ ∈ `probeLambdas`
+ * (default 0, the joint λ, 0.5) and the L1 signal at the joint λ — once per
+ * seed of the profile, since a setting must keep every seed healthy, checks
+ * each on the validation pairs every `evalEvery` steps (learning curves),
+ * and keeps the setting with the fewest collapsed or diverged probes (a
+ * probe is collapsed at `collapsedAt` dead units, or below `collapsedBelow`
+ * validation accuracy), then the best mean final validation accuracy (L2) of
+ * its healthy probes (the meta file says whether every probe was healthy).
+ * A stage with one value trains nothing new. λ > 1 is not probed: the paper
+ * expects verification alone to do badly, so it may not veto a setting; the
+ * whole λ axis then runs at the chosen setting (the 1/max(1, λ) scaling
+ * keeps its step size comparable).
  *
  * Command: `deno task calibrate [--profile quick] [--learningRates=0.02,0.05,0.1]`
- * writes `results/calibration.csv` (one row per setting and probe, the
+ * writes `results/calibration.csv` (one row per setting, probe and seed, the
  * chosen setting marked) and `results/calibration.meta.json`. The profile's
  * defaults in `experiments/harness/profiles.ts` are set by hand to the
- * chosen setting, with a comment pointing here.
+ * chosen setting, with a comment pointing here; its probes are then the
+ * same trainings as those configurations' models, which the cache reuses.
  *
  * @module
  */
 import { writeTextAtomic } from "../lib/base/io.ts";
 import { configToJson } from "./harness/config.ts";
 import type { Configuration, Experiment } from "./harness/experiment.ts";
-import { curvePath } from "./harness/models.ts";
+import { curvePath, readCurve } from "./harness/models.ts";
 import type { CommonConfig } from "./harness/profiles.ts";
 import { writeCsv } from "./harness/result_files.ts";
 import { lambdaName, mainGuard, openRun } from "./harness/run.ts";
 import type { Signal } from "../lib/train/losses.ts";
-import { parse } from "csv-parse/sync";
 
 /** Config of the calibration. */
 export interface Config extends Record<string, unknown> {
-  /** Stage 1: the learning rates tried (at the profile's DeepID2 bias start). */
+  /** Stage 1: the gains of the He-normal weight initialisation tried. */
+  weightInitGains: number[];
+  /** Stage 2: the learning rates tried at the chosen gain. */
   learningRates: number[];
-  /** Stage 2: the DeepID2 bias starts tried at the chosen learning rate. */
+  /** Stage 3: the DeepID2 bias starts tried at the chosen gain and rate. */
   biasInits: number[];
   /** λ of the probes trained with the L2 signal. */
   probeLambdas: number[];
@@ -47,13 +57,15 @@ export interface Config extends Record<string, unknown> {
 
 /** One row of `results/calibration.csv`. */
 export interface CalibrationRow {
-  /** 1: learning rate; 2: DeepID2 bias start at the chosen rate. */
+  /** 1: weight gain; 2: learning rate; 3: DeepID2 bias start. */
   stage: number;
+  weight_init_gain: number;
   learning_rate: number;
   deepid2_bias_init: number;
   probe: string;
   lambda: string;
   signal: string;
+  seed: number;
   status: string;
   steps: number;
   val_accuracy_l2: number;
@@ -66,12 +78,26 @@ export interface CalibrationRow {
 }
 
 /** A training setting the search compares. */
-interface Setting {
+export interface Setting {
+  weightInitGain: number;
   learningRate: number;
   deepid2BiasInit: number;
 }
 
-/** One model per (setting, probe): λ in `probeLambdas` with L2, and each probe signal at the joint λ. */
+/** The setting a row was trained with, as a map key. */
+function settingKey(
+  r: Pick<
+    CalibrationRow,
+    "weight_init_gain" | "learning_rate" | "deepid2_bias_init"
+  >,
+): string {
+  return `${r.weight_init_gain}/${r.learning_rate}/${r.deepid2_bias_init}`;
+}
+
+/**
+ * One configuration per (setting, probe): λ in `probeLambdas` with L2, and
+ * each probe signal at the joint λ.
+ */
 function probesOf(
   config: CommonConfig & Config,
   settings: Setting[],
@@ -86,29 +112,38 @@ function probesOf(
       signal: s as Signal,
     })),
   ];
+  // No seed here: the run makes one unit per seed of the profile.
   return settings.flatMap((st) =>
     probes.map(({ lambda, signal }) => ({
-      name: `lr=${st.learningRate},bias=${st.deepid2BiasInit},lambda=${
-        lambdaName(lambda)
-      },signal=${signal}`,
+      name:
+        `gain=${st.weightInitGain},lr=${st.learningRate},bias=${st.deepid2BiasInit},lambda=${
+          lambdaName(lambda)
+        },signal=${signal}`,
       lambda,
       signal,
-      // One seed, the profile's first: a probe at the chosen setting is the
-      // same training as that configuration's first-seed model.
-      seed: config.seeds[0],
       train: { ...st },
       columns: { lambda: lambdaName(lambda), signal },
     }))
   );
 }
 
-/** Stage 1's configurations (stage 2 depends on its outcome). */
+/** The profile's own setting, where the search starts. */
+function startOf(config: CommonConfig): Setting {
+  return {
+    weightInitGain: config.weightInitGain,
+    learningRate: config.learningRate,
+    deepid2BiasInit: config.deepid2BiasInit,
+  };
+}
+
+/** Stage 1's configurations (the later stages depend on its outcome). */
 function configurations(config: CommonConfig & Config): Configuration[] {
+  const start = startOf(config);
   return probesOf(
     config,
-    config.learningRates.map((learningRate) => ({
-      learningRate,
-      deepid2BiasInit: config.deepid2BiasInit,
+    config.weightInitGains.map((weightInitGain) => ({
+      ...start,
+      weightInitGain,
     })),
   );
 }
@@ -139,62 +174,88 @@ export function chooseSetting<K>(
   return best && { setting: best.k, healthy: best.bad === 0 };
 }
 
+/** The stages of the search: which setting each varies, over which values. */
+const STAGES: { field: keyof Setting; values: (c: Config) => number[] }[] = [
+  { field: "weightInitGain", values: (c) => c.weightInitGains },
+  { field: "learningRate", values: (c) => c.learningRates },
+  { field: "deepid2BiasInit", values: (c) => c.biasInits },
+];
+
 /** Trains the probes, reads their validation curves, writes the calibration table. */
 export async function main(argv: string[]): Promise<CalibrationRow[]> {
   const run = await openRun(experiment, argv);
   const rows: Omit<CalibrationRow, "chosen">[] = [];
+  const measured = new Set<string>();
   const measure = async (stage: number, cfgs: Configuration[]) => {
     for (const cfg of run.plan(cfgs)) {
+      const st = cfg.train as Setting;
+      const key = `${cfg.name}/${cfg.seed}`;
+      if (measured.has(key)) continue; // an earlier stage trained it
+      measured.add(key);
       using model = await run.model(cfg);
-      const curve = parse(
-        await Deno.readTextFile(curvePath(run.flags.cacheDir, model.key)),
-        { columns: true },
-      ) as Record<string, string>[];
+      // A training that diverged before its first check has no curve.
+      const curve = await readCurve(curvePath(run.flags.cacheDir, model.key))
+        .catch(() => []);
       const last = curve.at(-1);
       const best = curve.reduce(
-        (b, r) => Number(r.val_accuracy_l2) > Number(b.val_accuracy_l2) ? r : b,
+        (b, r) => r.val_accuracy_l2 > b.val_accuracy_l2 ? r : b,
         curve[0],
       );
       rows.push({
         stage,
-        learning_rate: cfg.train!.learningRate!,
-        deepid2_bias_init: cfg.train!.deepid2BiasInit!,
+        weight_init_gain: st.weightInitGain,
+        learning_rate: st.learningRate,
+        deepid2_bias_init: st.deepid2BiasInit,
         probe: `lambda=${cfg.columns.lambda},signal=${cfg.signal}`,
         lambda: String(cfg.columns.lambda),
         signal: cfg.signal,
+        seed: cfg.seed ?? run.flags.seed,
         status: model.status,
-        steps: Number(last?.step ?? 0),
-        val_accuracy_l2: Number(last?.val_accuracy_l2 ?? NaN),
-        val_accuracy_cosine: Number(last?.val_accuracy_cosine ?? NaN),
-        val_dead_fraction: Number(last?.val_dead_fraction ?? NaN),
-        best_val_accuracy_l2: Number(best?.val_accuracy_l2 ?? NaN),
-        best_step: Number(best?.step ?? 0),
+        steps: last?.step ?? 0,
+        val_accuracy_l2: last?.val_accuracy_l2 ?? NaN,
+        val_accuracy_cosine: last?.val_accuracy_cosine ?? NaN,
+        val_dead_fraction: last?.val_dead_fraction ?? NaN,
+        best_val_accuracy_l2: best?.val_accuracy_l2 ?? NaN,
+        best_step: best?.step ?? 0,
       });
     }
   };
-  // Stage 1: the learning rate, at the profile's bias start.
-  await measure(1, configurations(run.config));
-  const stage1 = chooseSetting(rows, (r) => r.learning_rate);
-  const lr = stage1?.setting ?? run.config.learningRate;
-  // Stage 2: the DeepID2 bias start, at that rate (the stage-1 rows of that
-  // rate are its baseline).
-  const others = run.config.biasInits.filter((b) =>
-    b !== run.config.deepid2BiasInit
-  );
-  await measure(
-    2,
-    probesOf(
-      run.config,
-      others.map((deepid2BiasInit) => ({ learningRate: lr, deepid2BiasInit })),
-    ),
-  );
-  const atLr = rows.filter((r) => r.learning_rate === lr);
-  const stage2 = chooseSetting(atLr, (r) => r.deepid2_bias_init);
-  const bias = stage2?.setting;
-  const out = rows.map((r) => ({
-    ...r,
-    chosen: r.learning_rate === lr && r.deepid2_bias_init === bias,
-  }));
+  let setting = startOf(run.config);
+  let healthy = false;
+  for (const [i, stage] of STAGES.entries()) {
+    const values = stage.values(run.config);
+    if (values.length === 0) continue;
+    const tried = values.map((v) => ({ ...setting, [stage.field]: v }));
+    await measure(i + 1, probesOf(run.config, tried));
+    // The rows of this stage's settings, whichever stage trained them.
+    const keys = new Set(tried.map((t) =>
+      settingKey({
+        weight_init_gain: t.weightInitGain,
+        learning_rate: t.learningRate,
+        deepid2_bias_init: t.deepid2BiasInit,
+      })
+    ));
+    const pick = chooseSetting(
+      rows.filter((r) => keys.has(settingKey(r))),
+      settingKey,
+    );
+    if (!pick) continue; // every probe diverged: keep the setting so far
+    const k = tried.find((t) =>
+      settingKey({
+        weight_init_gain: t.weightInitGain,
+        learning_rate: t.learningRate,
+        deepid2_bias_init: t.deepid2BiasInit,
+      }) === pick.setting
+    )!;
+    setting = k;
+    healthy = pick.healthy;
+  }
+  const chosenKey = settingKey({
+    weight_init_gain: setting.weightInitGain,
+    learning_rate: setting.learningRate,
+    deepid2_bias_init: setting.deepid2BiasInit,
+  });
+  const out = rows.map((r) => ({ ...r, chosen: settingKey(r) === chosenKey }));
   const columns = Object.keys(out[0] ?? {});
   await writeCsv(`${run.outDir}/calibration.csv`, out, columns);
   await writeTextAtomic(
@@ -203,22 +264,17 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
       command: `deno task calibrate ${argv.join(" ")}`.trim(),
       backend: run.context.backend.name,
       profile: run.flags.profile,
-      seed: run.flags.seed,
       config: run.config,
-      chosen: {
-        learningRate: lr,
-        deepid2BiasInit: bias ?? null,
-        everyProbeHealthy: stage2?.healthy ?? false,
-      },
+      chosen: { ...setting, everyProbeHealthy: healthy },
       rule:
-        "stage 1: the learning rate with the fewest collapsed or diverged probes, then the best mean final validation accuracy (L2) over its healthy probes; stage 2: the same rule over the DeepID2 bias starts at that rate",
+        "in stages (weight gain, learning rate, DeepID2 bias start), each from the setting chosen before: the value with the fewest collapsed or diverged probes over all probes and seeds, then the best mean final validation accuracy (L2) over its healthy probes",
       date: new Date().toISOString(),
     }) + "\n",
   );
   if (!run.flags.quiet) {
     console.error(
-      `calibrate: chosen learning rate ${lr}, DeepID2 bias start ${bias}${
-        stage2?.healthy ? "" : " (no setting kept every probe healthy)"
+      `calibrate: chosen weight gain ${setting.weightInitGain}, learning rate ${setting.learningRate}, DeepID2 bias start ${setting.deepid2BiasInit}${
+        healthy ? "" : " (no setting kept every probe healthy)"
       }; wrote ${run.outDir}/calibration.csv`,
     );
   }
@@ -234,6 +290,7 @@ export const experiment: Experiment<Config> = {
     claim: "none: it chooses defaults",
   },
   defaults: (profile) => ({
+    weightInitGains: profile === "smoke" ? [1] : [0.25, 0.5, 1],
     learningRates: profile === "smoke" ? [0.05] : [0.02, 0.05, 0.1],
     biasInits: profile === "smoke" ? [0, 0.1] : [0, 0.1],
     probeLambdas: [0, 0.05, 0.5],

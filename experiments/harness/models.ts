@@ -274,7 +274,8 @@ export function isTrained(cacheDir: string, key: string): Promise<boolean> {
   return exists(statusPath(cacheDir, key));
 }
 
-async function readCurve(path: string): Promise<CurveRow[]> {
+/** A model's learning curve (`curvePath`); none yet (or none ever, for a training that diverged before its first check): `[]`. */
+export async function readCurve(path: string): Promise<CurveRow[]> {
   if (!(await exists(path))) return [];
   const rows = parse(await Deno.readTextFile(path), {
     columns: true,

@@ -154,7 +154,9 @@ export function jointLossHost(
     }
     let d = 0;
     if (signal === "l1") {
+      // The L1 distance over √D (see lib/train/losses.ts, `pairDistance`).
       for (let k = 0; k < dim; k++) d += Math.abs(f[i + k] - f[j + k]);
+      d /= Math.sqrt(dim);
     } else {
       for (let k = 0; k < dim; k++) {
         const x = f[i + k] - f[j + k];
@@ -170,8 +172,8 @@ export function jointLossHost(
     // Per-pair term and its derivative in d.
     let term = 0;
     let gd = 0;
-    if (signal === "l2sq" || signal === "l1") {
-      // Linear in d (the squared L2 or the L1 distance): ½d, ½max(0, m − d).
+    if (signal === "l2sq") {
+      // Linear in d (the squared L2 distance): ½d, ½max(0, m − d).
       if (usePos) {
         term += s * 0.5 * d;
         gd += s * 0.5;
@@ -195,9 +197,10 @@ export function jointLossHost(
     if (gd === 0) continue;
     for (let k = 0; k < dim; k++) {
       const x = f[i + k] - f[j + k];
-      // ∂d/∂fi_k: sign(x) for L1, 2x for the squared L2, x / d for L2.
+      // ∂d/∂fi_k: sign(x) / √D for L1 (−1 / √D at x = 0, see above), 2x for
+      // the squared L2, x / d for L2.
       const g = signal === "l1"
-        ? gd * (x > 0 ? 1 : -1)
+        ? gd * (x > 0 ? 1 : -1) / Math.sqrt(dim)
         : signal === "l2sq"
         ? gd * 2 * x
         : gd * x / d;

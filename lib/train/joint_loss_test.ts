@@ -249,7 +249,11 @@ function smoothBatch(signal: Signal, seed: number) {
       l1 += Math.abs(x);
       l2 += x * x;
     }
-    return signal === "l1" ? l1 : signal === "l2sq" ? l2 : Math.sqrt(l2);
+    return signal === "l1"
+      ? l1 / Math.sqrt(D)
+      : signal === "l2sq"
+      ? l2
+      : Math.sqrt(l2);
   };
   for (let k = 0; k < D; k++) {
     // Pair 3 far apart, pair 2 close together; every |difference| >= 0.1.
@@ -347,7 +351,7 @@ function centralDifferences(
   return g;
 }
 
-Deno.test("L1 verification (finite differences, float64): ½‖d‖₁ and ½max(0, m − ‖d‖₁), gradient ±½ per coordinate, hinge active and inactive", () => {
+Deno.test("L1 verification (finite differences, float64): ½d₁² and ½max(0, m − d₁)² with d₁ = ‖d‖₁/√D, hinge active and inactive", () => {
   const b = smoothBatch("l1", 21);
   const P4 = 4;
   const fl = featureLoss(b, {
@@ -356,24 +360,30 @@ Deno.test("L1 verification (finite differences, float64): ½‖d‖₁ and ½max
     signal: "l1",
   });
   const r = fl.run(b.f);
-  // The loss by hand: ½‖d‖₁ for the same pairs, ½(m − ‖d‖₁) for pair 2, 0
+  // The loss by hand: ½d₁² for the same pairs, ½(m − d₁)² for pair 2, 0
   // for pair 3, averaged over the 4 pairs.
-  const l1 = Array.from(r.dist);
+  const d1 = Array.from(r.dist);
   assertAllClose(
     [r.verifLoss],
-    [(0.5 * l1[0] + 0.5 * l1[1] + 0.5 * (b.margin - l1[2])) / P4],
+    [
+      (0.5 * d1[0] ** 2 + 0.5 * d1[1] ** 2 + 0.5 * (b.margin - d1[2]) ** 2) /
+      P4,
+    ],
     1e-6,
   );
   const g = fl.gradient(b.f);
   assertRelClose("L1 gradient", g, centralDifferences(fl.value, b.f), 1e-6);
-  // Per coordinate: ±½ / P for the same pairs and the active hinge (pulling
-  // pair 2 apart), 0 beyond the margin; the second image gets the opposite.
+  // Per coordinate: d₁·sign(x)/√D/P for the same pairs (= mean|x|·sign(x)/P,
+  // on L2's x/P scale), −(m − d₁)·sign(x)/√D/P for the active hinge
+  // (pulling pair 2 apart), 0 beyond the margin; the second image gets the
+  // opposite.
   for (let p = 0; p < P4; p++) {
+    const scale = p === 3 ? 0 : p === 2 ? -(b.margin - d1[2]) : d1[p];
     for (let k = 0; k < D; k++) {
       const x = b.f[p * D + k] - b.f[(P4 + p) * D + k];
-      const expected = p === 3 ? 0 : (p === 2 ? -0.5 : 0.5) * Math.sign(x) / P4;
-      assertStrict.equal(g[p * D + k], expected, `pair ${p} dim ${k}`);
-      assertStrict.equal(g[(P4 + p) * D + k], -expected || 0);
+      const expected = scale * Math.sign(x) / Math.sqrt(D) / P4;
+      assertAllClose([g[p * D + k]], [expected], 1e-7); // float32 out
+      assertAllClose([g[(P4 + p) * D + k]], [-expected], 1e-7);
     }
   }
 });

@@ -7,17 +7,19 @@
  *   - `l2`:  y: ½‖fi − fj‖²; else ½ max(0, m − ‖fi − fj‖)²        [S, default]
  *   - `l2sq`: y: ½‖fi − fj‖²; else ½ max(0, m − ‖fi − fj‖²)        [U, selectable]
  *   - `l2+`: only same-identity pairs give a loss; `l2-`: only different ones [U]
- *   - `l1`:  y: ½‖fi − fj‖₁; else ½ max(0, m − ‖fi − fj‖₁)          [U]
+ *   - `l1`:  y: ½d₁²; else ½ max(0, m − d₁)², d₁ = ‖fi − fj‖₁ / √D   [U]
  *   - `cosine`: ½ (y − σ(w·cos(fi, fj) + b))², w and b learned      [S]
  * Each is averaged over the pairs of a batch.
  *
- * The paper does not give the L1 form [U]. Ours is linear in the L1 distance
- * (like `l2sq` in the squared distance), not `l2`'s squares with the L1 norm:
- * the gradient of ½‖d‖₁² is ‖d‖₁·sign(d_k) per coordinate, ‖d‖₁ ≈ D times
- * the typical |d_k|, so with D = 160 it was ~160x the L2 term's d_k and
- * killed the DeepID2 layer's ReLUs at the learning rates that suit L2. The
- * linear form's gradient is ±½ per coordinate (÷ P pairs), on the scale of
- * L2's (`lib/PAPER.md`, "Signals").
+ * The paper does not give the L1 form [U]. Ours is `l2`'s hinge form on the
+ * L1 distance over √D, d₁ = ‖fi − fj‖₁ / √D (D = 160): ½d₁² and
+ * ½max(0, m − d₁)². The 1/√D puts d₁ on the L2 distance's scale
+ * (‖x‖₁/√D ≈ 0.8‖x‖₂ for differences of one size in every coordinate), so
+ * the same-pair gradient per coordinate is mean|x|·sign(x_k), where L2's is
+ * x_k. Without it, ½‖x‖₁² has D·mean|x|·sign(x_k), ~160× L2's; the form
+ * linear in ‖x‖₁, ½‖x‖₁, has a constant ±½ that does not fade as a pair
+ * converges. Both killed 93–97 % of the DeepID2 layer at the joint λ in the
+ * calibration's probes (`lib/PAPER.md`, "Signals").
  *
  * The joint loss `Ident(fi) + Ident(fj) + λ·Verif` is weighted by
  * {@linkcode lossWeights}: with `lambdaScaling: "bounded"` (the default) the
@@ -105,7 +107,7 @@ export function identificationLoss(
 
 /**
  * The pair distance a signal thresholds: L2 (`l2`, `l2+`, `l2-`), squared
- * L2 (`l2sq`), L1 (`l1`); for `cosine`, the cosine similarity.
+ * L2 (`l2sq`), L1 over √D (`l1`); for `cosine`, the cosine similarity.
  *
  * @param fi `[P, D]`
  * @param fj `[P, D]`
@@ -123,7 +125,13 @@ export function pairDistance(
     return tf.div(dot, tf.mul(ni, nj)) as tf.Tensor1D;
   }
   const d = tf.sub(fi, fj);
-  if (signal === "l1") return tf.sum(tf.abs(d), 1) as tf.Tensor1D;
+  // L1 over √D: for differences of similar size in every coordinate that is
+  // on the scale of the L2 distance (‖d‖₁/√D ≈ 0.8‖d‖₂ for Gaussian d), so
+  // ½(‖d‖₁/√D)² has the per-coordinate gradient mean|d|·sign(d_k), where
+  // L2's ½‖d‖² has d_k.
+  if (signal === "l1") {
+    return tf.div(tf.sum(tf.abs(d), 1), Math.sqrt(fi.shape[1])) as tf.Tensor1D;
+  }
   const sq = tf.sum(tf.square(d), 1);
   // The epsilon keeps the gradient of the square root finite at d = 0.
   return (signal === "l2sq" ? sq : tf.sqrt(tf.add(sq, 1e-12))) as tf.Tensor1D;
@@ -158,10 +166,10 @@ export function verificationLoss(
     return tf.mean(tf.mul(0.5, tf.square(tf.sub(same, p))));
   }
   const diff = tf.sub(1, same);
-  // l2sq and l1 are linear in their distance d (the squared L2 and the L1
-  // distance): ½d and ½max(0, m − d). The L2 forms square: ½d², ½max(0, m − d)²
+  // l2sq is linear in its distance d (the squared L2 distance): ½d and
+  // ½max(0, m − d). The L2 forms and L1 square: ½d², ½max(0, m − d)²
   // (`lib/PAPER.md`, "Signals").
-  const linear = signal === "l2sq" || signal === "l1";
+  const linear = signal === "l2sq";
   const pos = linear ? tf.mul(0.5, d) : tf.mul(0.5, tf.square(d));
   const hinge = tf.relu(tf.sub(margin, d));
   const neg = tf.mul(0.5, linear ? hinge : tf.square(hinge));

@@ -84,8 +84,9 @@ Deno.test("L2 verification: same ½d², different ½max(0, m-d)², hinge edges",
 
 Deno.test("L1 and cosine verification, hand values", async () => {
   await useBackend("cpu");
-  // L1 distances 7 and 1, linear in them: same ½·7, ½·1 -> mean 2;
-  // different, m = 3: ½·max(0, 3 − 7), ½·(3 − 1) -> mean 0.5
+  // L1 distances 7 and 1 over √D (D = 2): d₁ = 7/√2, 1/√2, squared like
+  // L2: same ½·49/2, ½·1/2 -> mean 6.25; different, m = 3:
+  // ½·max(0, 3 − 7/√2)² = 0, ½·(3 − 1/√2)² -> mean ¼(3 − 1/√2)²
   assertAllClose([
     await value(
       verificationLoss(fi(), fj(), tf.tensor1d([1, 1]), {
@@ -93,7 +94,7 @@ Deno.test("L1 and cosine verification, hand values", async () => {
         margin: 3,
       }),
     ),
-  ], [2]);
+  ], [6.25]);
   assertAllClose([
     await value(
       verificationLoss(fi(), fj(), tf.tensor1d([0, 0]), {
@@ -101,7 +102,11 @@ Deno.test("L1 and cosine verification, hand values", async () => {
         margin: 3,
       }),
     ),
-  ], [0.5]);
+  ], [0.25 * (3 - 1 / Math.SQRT2) ** 2]);
+  assertAllClose(
+    await pairDistance(fi(), fj(), "l1").data(),
+    [7 / Math.SQRT2, 1 / Math.SQRT2],
+  );
   // cosine of ([1,0],[0,1]) = 0 and ([1,1],[2,2]) = 1; w = 2, b = -1:
   // p = σ(-1), σ(1); y = [0, 1] -> ½σ(-1)² + ½(1-σ(1))², mean over 2
   const a = tf.tensor2d([[1, 0], [1, 1]]);
@@ -125,9 +130,9 @@ Deno.test("L1 and cosine verification, hand values", async () => {
   );
 });
 
-Deno.test("L1 gradient (tfjs autodiff): ±½ per coordinate over P pairs, on the scale of L2's, 0 beyond the margin", async () => {
+Deno.test("L1 gradient (tfjs autodiff): mean|d|·sign(d_k) per coordinate over P pairs, on the scale of L2's d_k, 0 beyond the margin", async () => {
   await useBackend("cpu");
-  // Pairs ([0,0], [3,4]) (L1 7) and ([1,1], [1,2]) (L1 1), P = 2.
+  // Pairs ([0,0], [3,4]) (L1 7) and ([1,1], [1,2]) (L1 1), P = 2, D = 2.
   const grad = (same: number[], margin: number, signal: "l1" | "l2") =>
     tf.grad((x: tf.Tensor) =>
       verificationLoss(x as tf.Tensor2D, fj(), tf.tensor1d(same), {
@@ -135,13 +140,14 @@ Deno.test("L1 gradient (tfjs autodiff): ±½ per coordinate over P pairs, on the
         margin,
       })
     )(fi()).data();
-  // Same pairs: ∂(½‖d‖₁)/∂fi = ½ sign(fi − fj) / P; fi − fj = [−3, −4], [0, −1]
-  // (tfjs's Abs gradient is −1 at 0).
-  assertAllClose(await grad([1, 1], 3, "l1"), [-0.25, -0.25, -0.25, -0.25]);
+  // Same pairs: ∂(½d₁²)/∂fi = d₁ · sign(fi − fj) / √D / P = (‖d‖₁ / D) ·
+  // sign / P; fi − fj = [−3, −4], [0, −1] (tfjs's Abs gradient is −1 at 0).
+  assertAllClose(await grad([1, 1], 3, "l1"), [-1.75, -1.75, -0.25, -0.25]);
   // Different, m = 3: pair 1 beyond the margin (0); pair 2 inside, pushed
-  // apart: −½ sign(fi − fj) / P.
-  assertAllClose(await grad([0, 0], 3, "l1"), [0, 0, 0.25, 0.25]);
-  // L2's same-pair gradient is d / P = [−1.5, −2], [0, −0.5]: the same order.
+  // apart: −(m − d₁) · sign(fi − fj) / √D / P.
+  const push = (3 - 1 / Math.SQRT2) / Math.SQRT2 / 2;
+  assertAllClose(await grad([0, 0], 3, "l1"), [0, 0, push, push]);
+  // L2's same-pair gradient is d / P = [−1.5, −2], [0, −0.5]: the same scale.
   assertAllClose(await grad([1, 1], 3, "l2"), [-1.5, -2, 0, -0.5]);
 });
 
