@@ -41,8 +41,11 @@ deno:
 # The native TensorFlow backend (--backend tensorflow / tensorflow-gpu) in
 # .tensorflow/ (ignored): the package's own install, or libtensorflow 2.9.1 from
 # TensorFlow's wheel on PyPI when its download host is unreachable. Idempotent.
+# `make tensorflow LIBTENSORFLOW=2.18.0` (CPU only) builds against the 2.18.0
+# wheel instead (README, "Speed"); the committed results use 2.9.1.
+LIBTENSORFLOW ?= 2.9.1
 tensorflow: deno
-	DENO=$(DENO) bash lib/engine/native/build.sh cpu
+	LIBTENSORFLOW=$(LIBTENSORFLOW) DENO=$(DENO) bash lib/engine/native/build.sh cpu
 
 tensorflow-gpu: deno
 	DENO=$(DENO) bash lib/engine/native/build.sh gpu

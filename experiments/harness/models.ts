@@ -18,6 +18,7 @@ import { deadFeatureFraction } from "../../lib/eval/features.ts";
 import { cosineScorer, l2Scorer } from "../../lib/eval/scorers.ts";
 import { verifyPairs } from "../../lib/eval/verification.ts";
 import { Rng } from "../../lib/base/rng.ts";
+import { loadedNative } from "../../lib/engine/native.ts";
 import {
   createDeepID2,
   type DeepID2,
@@ -166,7 +167,7 @@ export async function modelPlan(
     train: { ...trainCfg, checkpointEvery: 0 },
     data: ctx.dataKey,
     identities: n,
-    backend: ctx.backend.name,
+    backend: backendKey(ctx.backend.name),
     code: await codeHash(TRAINING_ENTRIES),
   }))).slice(0, 24);
   return {
@@ -179,6 +180,22 @@ export async function modelPlan(
     collapsedAt: config.collapsedAt,
     collapsedBelow: config.collapsedBelow,
   };
+}
+
+/**
+ * The backend as a model key names it: its name, and for the native backends
+ * the libtensorflow version when it is not the pinned 2.9.1 (`make tensorflow
+ * LIBTENSORFLOW=2.18.0`), so that models trained on another library, whose
+ * kernels round differently, are never reused (keys of 2.9.1 stay as before).
+ */
+export function backendKey(
+  name: string,
+  libtensorflow: string | undefined = loadedNative()?.manifest.libtensorflow,
+): string {
+  return name.startsWith("tensorflow") && libtensorflow &&
+      libtensorflow !== "2.9.1"
+    ? `${name}@${libtensorflow}`
+    : name;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assertStrict from "node:assert/strict";
 import type { FaceSet } from "../../lib/faces.ts";
-import { subsetTrain } from "./models.ts";
+import { backendKey, subsetTrain } from "./models.ts";
 
 function faceSet(labels: number[]): FaceSet {
   return {
@@ -95,4 +95,12 @@ Deno.test("validate: learning-curve numbers come from the validation pairs only"
   } finally {
     disposeModel(net);
   }
+});
+
+Deno.test("backendKey: the native backends name their libtensorflow when it is not the pinned 2.9.1", () => {
+  assertStrict.equal(backendKey("tensorflow", "2.9.1"), "tensorflow");
+  assertStrict.equal(backendKey("tensorflow-gpu", "2.9.1"), "tensorflow-gpu");
+  assertStrict.equal(backendKey("tensorflow", "2.18.0"), "tensorflow@2.18.0");
+  assertStrict.equal(backendKey("wasm", undefined), "wasm");
+  assertStrict.equal(backendKey("wasm", "2.18.0"), "wasm");
 });

@@ -1,7 +1,9 @@
 /**
  * Loading the native TensorFlow backends (tfjs-node, tfjs-node-gpu).
  *
- * They are Node-API addons that need libtensorflow 2.9.1; `make tensorflow` /
+ * They are Node-API addons that need libtensorflow 2.9.1 (the CPU build can
+ * also be built against 2.18.0: `make tensorflow LIBTENSORFLOW=2.18.0`, whose
+ * models get their own cache keys); `make tensorflow` /
  * `make tensorflow-gpu` (`lib/engine/native/build.sh`) install them into
  * `.tensorflow/cpu/` and `.tensorflow/gpu/`, either through the package's own
  * install script or, where its download host is out of reach, with
@@ -36,7 +38,7 @@ export interface NativeManifest {
   packageDir: string;
   /** tfjs version (4.22.0). */
   tfjs: string;
-  /** libtensorflow version (2.9.1). */
+  /** libtensorflow version (2.9.1, or 2.18.0 for the CPU build). */
   libtensorflow: string;
   /** `npm` (the package's install script) or `wheel` (libtensorflow from PyPI). */
   route: string;

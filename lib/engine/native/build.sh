@@ -3,6 +3,7 @@
 # .tensorflow/<kind>/ for `--backend tensorflow|tensorflow-gpu` (lib/engine/native.ts).
 #
 #   lib/engine/native/build.sh cpu|gpu        (what `make tensorflow[-gpu]` runs)
+#   LIBTENSORFLOW=2.18.0 lib/engine/native/build.sh cpu   (`make tensorflow LIBTENSORFLOW=2.18.0`)
 #
 # Route 1, the package's own: `npm install` with its install script, which
 # downloads libtensorflow 2.9.1 and the prebuilt addon from storage.googleapis.com.
@@ -16,6 +17,13 @@
 # stub library that defines them (and aborts if one is ever called: the C API
 # never does) is linked into the addon.
 #
+# LIBTENSORFLOW=2.18.0 (CPU only) takes the library from the 2.18.0 wheel
+# instead, always by route 2 (the install script only knows 2.9.1). There the
+# C and eager C API live in tensorflow/libtensorflow_cc.so.2, which needs no
+# Python, so no stub. tfjs-node 4.22's binding builds against its headers and
+# the test suite passes on it; the committed results come from 2.9.1, and a
+# model's cache key names the library when it is not 2.9.1.
+#
 # For gpu, the CUDA 11 / cuDNN 8 runtime libraries come from NVIDIA's PyPI wheels
 # too (CUDA_LIBS=pip, the default; CUDA_LIBS=system to use the machine's).
 #
@@ -28,20 +36,28 @@
 set -euo pipefail
 
 KIND=${1:-cpu}
+TF_VERSION=${LIBTENSORFLOW:-2.9.1}
 case "$KIND" in
-  cpu) PKG=tfjs-node WHEEL_NAME=tensorflow-cpu
-       WHEEL_SHA256=6666ddeae45e1f41da788cb4bdea3435aba16edb0bc17b7ac00631c7c9eb052e
-       NAME=tensorflow ;;
-  gpu) PKG=tfjs-node-gpu WHEEL_NAME=tensorflow
-       WHEEL_SHA256=add2f4e55fd7209a5cb01d815364adc9827184d74a83c2f1616c72be2e85c8b7
-       NAME=tensorflow-gpu ;;
-  *) echo "usage: $0 cpu|gpu" >&2; exit 2 ;;
+  cpu) PKG=tfjs-node WHEEL_NAME=tensorflow-cpu NAME=tensorflow ;;
+  gpu) PKG=tfjs-node-gpu WHEEL_NAME=tensorflow NAME=tensorflow-gpu ;;
+  *) echo "usage: [LIBTENSORFLOW=2.9.1|2.18.0] $0 cpu|gpu" >&2; exit 2 ;;
 esac
+# Per library: the wheel's sha256, and which of its objects exports the C API.
+case "$KIND/$TF_VERSION" in
+  cpu/2.9.1) WHEEL_SHA256=6666ddeae45e1f41da788cb4bdea3435aba16edb0bc17b7ac00631c7c9eb052e
+             CAPI_LIB=python/_pywrap_tensorflow_internal.so ;;
+  gpu/2.9.1) WHEEL_SHA256=add2f4e55fd7209a5cb01d815364adc9827184d74a83c2f1616c72be2e85c8b7
+             CAPI_LIB=python/_pywrap_tensorflow_internal.so ;;
+  cpu/2.18.0) WHEEL_SHA256=9f98466fde4a307d39b71309b1a9a8a4f1bb972e70d36b1ead0817405cc518f2
+              CAPI_LIB=libtensorflow_cc.so.2 ;;
+  *) echo "$0: no recipe for libtensorflow $TF_VERSION ($KIND): LIBTENSORFLOW=2.9.1 (cpu, gpu) or 2.18.0 (cpu)" >&2
+     exit 2 ;;
+esac
+CAPI_NAME=$(basename "$CAPI_LIB")
 
 # Pinned recipe. tfjs-node 4.22.0 is built for libtensorflow 2.9.1
 # (scripts/deps-constants.js LIBTENSORFLOW_VERSION); the wheel is the same release.
 TFJS_VERSION=4.22.0
-TF_VERSION=2.9.1
 WHEEL_PY=3.10 WHEEL_ABI=cp310 WHEEL_PLATFORM=manylinux2014_x86_64
 WHEEL_FILE=${WHEEL_NAME//-/_}-$TF_VERSION-$WHEEL_ABI-$WHEEL_ABI-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 NAPI_BUILD_VERSION=8 # highest of the package's binary.napi_versions; lib/napi-v8/
@@ -65,6 +81,7 @@ nvidia_cusparse_cu11-11.7.5.86-py3-none-manylinux2014_x86_64.whl 8d7cf1628fd8d46
 nvidia_cudnn_cu11-8.6.0.163-py3-none-manylinux1_x86_64.whl add207b5fb149cfa02919b8f413364ff4ed348a202f6ae3d7922ae5303fa38a3
 "
 ROUTE=${NATIVE_ROUTE:-auto}
+[ "$TF_VERSION" = 2.9.1 ] || ROUTE=wheel
 JOBS=${JOBS:-2}
 
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -189,45 +206,56 @@ if [ -z "$used" ]; then
   tmp=$TFDIR/tmp-$KIND
   rm -rf "$tmp" "$PKGDIR/deps"
   mkdir -p "$tmp" "$PKGDIR/deps/lib" "$PKGDIR/deps/include"
-  python3 - "$wheel" "$tmp" <<'EOF' || die "unpacking the wheel"
+  python3 - "$wheel" "$tmp" "$CAPI_LIB" <<'EOF' || die "unpacking the wheel"
 import sys, zipfile
-names = ["tensorflow/libtensorflow_framework.so.2", "tensorflow/python/_pywrap_tensorflow_internal.so"]
+names = ["tensorflow/libtensorflow_framework.so.2", "tensorflow/" + sys.argv[3]]
+# The C headers; ctstring.h moved to tsl/ after 2.9 (and xla/tsl/c/ holds
+# headers the 2.18 C API includes).
+heads = ("tensorflow/include/tensorflow/c/", "tensorflow/include/tensorflow/core/platform/ctstring",
+         "tensorflow/include/tsl/platform/ctstring", "tensorflow/include/tsl/c/", "tensorflow/include/xla/tsl/c/")
 with zipfile.ZipFile(sys.argv[1]) as z:
     for n in z.namelist():
-        if n in names or n.startswith("tensorflow/include/tensorflow/c/") or \
-           n.startswith("tensorflow/include/tensorflow/core/platform/ctstring"):
+        if n in names or n.startswith(heads):
             z.extract(n, sys.argv[2])
 EOF
-  mv "$tmp/tensorflow/include/tensorflow" "$PKGDIR/deps/include/"
-  mv "$tmp/tensorflow/libtensorflow_framework.so.2" "$tmp/tensorflow/python/_pywrap_tensorflow_internal.so" "$PKGDIR/deps/lib/"
+  for d in tensorflow tsl xla; do
+    if [ -d "$tmp/tensorflow/include/$d" ]; then mv "$tmp/tensorflow/include/$d" "$PKGDIR/deps/include/"; fi
+  done
+  mv "$tmp/tensorflow/libtensorflow_framework.so.2" "$tmp/tensorflow/$CAPI_LIB" "$PKGDIR/deps/lib/"
   rm -rf "$tmp"
   lib=$PKGDIR/deps/lib
   ln -s libtensorflow_framework.so.2 "$lib/libtensorflow_framework.so"
-  ln -s _pywrap_tensorflow_internal.so "$lib/libtensorflow.so" # binding.gyp: -ltensorflow
+  ln -s "$CAPI_NAME" "$lib/libtensorflow.so" # binding.gyp: -ltensorflow
 
   # Which object exports the C API the binding calls: check, don't assume.
-  nm -D --defined-only "$lib/_pywrap_tensorflow_internal.so" >"$lib/exports.txt"
+  nm -D --defined-only "$lib/$CAPI_NAME" >"$lib/exports.txt"
   for s in TF_NewStatus TF_Version TFE_NewContext TFE_Execute TFE_TensorHandleResolve TF_LoadSessionFromSavedModel; do
-    grep -q " T $s@@tensorflow$" "$lib/exports.txt" || die "$s is not exported by _pywrap_tensorflow_internal.so"
+    grep -q " T $s@@tensorflow$" "$lib/exports.txt" || die "$s is not exported by $CAPI_NAME"
   done
   rm "$lib/exports.txt"
 
-  say "generating the Python C API stub (libtfjs_pystub.so)"
-  {
-    echo '#include <stdio.h>'
-    echo '#include <stdlib.h>'
-    echo 'static void die(const char *n) { fprintf(stderr, "libtfjs_pystub: Python C API %s called outside Python\n", n); abort(); }'
-    nm -D --undefined-only "$lib/_pywrap_tensorflow_internal.so" | awk '{print $2}' | sed 's/@.*//' |
-      grep -E '^_?Py' | sort -u | awk '
-        /^PyExc_/ || /_Type$/ || /^_Py_.*Struct$/ { printf "__attribute__((visibility(\"default\"))) char %s[1024];\n", $1; next }
-        { printf "__attribute__((visibility(\"default\"))) void %s(void) { die(\"%s\"); }\n", $1, $1 }'
-  } >"$lib/pystub.c"
-  cc -shared -fPIC -O1 -Wl,-soname,libtfjs_pystub.so -o "$lib/libtfjs_pystub.so" "$lib/pystub.c" >>"$LOG" 2>&1 ||
-    die "compiling the Python stub"
-  # Nothing NEEDs the stub yet, so check through a preload that it covers all.
-  left=$(LD_PRELOAD=$lib/libtfjs_pystub.so LD_LIBRARY_PATH=$lib ldd -r "$lib/_pywrap_tensorflow_internal.so" 2>&1 |
-    grep 'undefined symbol' || true)
-  [ -z "$left" ] || die "symbols still undefined: $left"
+  # The 2.9 object leaves its Python C API references to the interpreter.
+  stub_flags=""
+  # (grep without -q reads all of nm's output: no SIGPIPE under pipefail.)
+  if nm -D --undefined-only "$lib/$CAPI_NAME" | grep -E ' _?Py' >/dev/null; then
+    say "generating the Python C API stub (libtfjs_pystub.so)"
+    {
+      echo '#include <stdio.h>'
+      echo '#include <stdlib.h>'
+      echo 'static void die(const char *n) { fprintf(stderr, "libtfjs_pystub: Python C API %s called outside Python\n", n); abort(); }'
+      nm -D --undefined-only "$lib/$CAPI_NAME" | awk '{print $2}' | sed 's/@.*//' |
+        grep -E '^_?Py' | sort -u | awk '
+          /^PyExc_/ || /_Type$/ || /^_Py_.*Struct$/ { printf "__attribute__((visibility(\"default\"))) char %s[1024];\n", $1; next }
+          { printf "__attribute__((visibility(\"default\"))) void %s(void) { die(\"%s\"); }\n", $1, $1 }'
+    } >"$lib/pystub.c"
+    cc -shared -fPIC -O1 -Wl,-soname,libtfjs_pystub.so -o "$lib/libtfjs_pystub.so" "$lib/pystub.c" >>"$LOG" 2>&1 ||
+      die "compiling the Python stub"
+    # Nothing NEEDs the stub yet, so check through a preload that it covers all.
+    left=$(LD_PRELOAD=$lib/libtfjs_pystub.so LD_LIBRARY_PATH=$lib ldd -r "$lib/$CAPI_NAME" 2>&1 |
+      grep 'undefined symbol' || true)
+    [ -z "$left" ] || die "symbols still undefined: $left"
+    stub_flags="-Wl,--no-as-needed -ltfjs_pystub"
+  fi
 
   say "building the addon with node-gyp"
   gyp=""
@@ -244,7 +272,7 @@ EOF
   node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
   [ -f "$node_prefix/include/node/node_api.h" ] && nodedir="--nodedir=$node_prefix"
   (cd "$PKGDIR" &&
-    LDFLAGS="-L$lib -Wl,--no-as-needed -ltfjs_pystub" node "$gyp" rebuild $nodedir --jobs "$JOBS" \
+    LDFLAGS="-L$lib $stub_flags" node "$gyp" rebuild $nodedir --jobs "$JOBS" \
       --napi_build_version=$NAPI_BUILD_VERSION --module_name=tfjs_binding \
       --module_path="$PKGDIR/lib/napi-v$NAPI_BUILD_VERSION") >>"$LOG" 2>&1 || die "node-gyp rebuild"
   rm -rf "$PKGDIR/build/Release/obj.target"
