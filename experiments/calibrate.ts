@@ -24,6 +24,9 @@
  * keeps its step size comparable).
  *
  * Command: `deno task calibrate [--profile quick] [--learningRates=0.02,0.05,0.1]`
+ * (the start is the profile's setting unless `--weightInitGain=`,
+ * `--learningRate=` or `--deepid2BiasInit=` say otherwise; the committed
+ * search's command is in its meta file and the README)
  * writes `results/calibration.csv` (one row per setting, probe and seed, the
  * chosen setting marked) and `results/calibration.meta.json`. The profile's
  * defaults in `experiments/harness/profiles.ts` are set by hand to the
@@ -92,6 +95,15 @@ function settingKey(
   >,
 ): string {
   return `${r.weight_init_gain}/${r.learning_rate}/${r.deepid2_bias_init}`;
+}
+
+/** A setting as a map key: the same string as {@linkcode settingKey} of its rows. */
+function keyOf(st: Setting): string {
+  return settingKey({
+    weight_init_gain: st.weightInitGain,
+    learning_rate: st.learningRate,
+    deepid2_bias_init: st.deepid2BiasInit,
+  });
 }
 
 /**
@@ -193,9 +205,8 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
       if (measured.has(key)) continue; // an earlier stage trained it
       measured.add(key);
       using model = await run.model(cfg);
-      // A training that diverged before its first check has no curve.
-      const curve = await readCurve(curvePath(run.flags.cacheDir, model.key))
-        .catch(() => []);
+      // A training that diverged before its first check has no curve: [].
+      const curve = await readCurve(curvePath(run.flags.cacheDir, model.key));
       const last = curve.at(-1);
       const best = curve.reduce(
         (b, r) => r.val_accuracy_l2 > b.val_accuracy_l2 ? r : b,
@@ -228,33 +239,16 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
     const tried = values.map((v) => ({ ...setting, [stage.field]: v }));
     await measure(i + 1, probesOf(run.config, tried));
     // The rows of this stage's settings, whichever stage trained them.
-    const keys = new Set(tried.map((t) =>
-      settingKey({
-        weight_init_gain: t.weightInitGain,
-        learning_rate: t.learningRate,
-        deepid2_bias_init: t.deepid2BiasInit,
-      })
-    ));
+    const keys = new Set(tried.map(keyOf));
     const pick = chooseSetting(
       rows.filter((r) => keys.has(settingKey(r))),
       settingKey,
     );
     if (!pick) continue; // every probe diverged: keep the setting so far
-    const k = tried.find((t) =>
-      settingKey({
-        weight_init_gain: t.weightInitGain,
-        learning_rate: t.learningRate,
-        deepid2_bias_init: t.deepid2BiasInit,
-      }) === pick.setting
-    )!;
-    setting = k;
+    setting = tried.find((t) => keyOf(t) === pick.setting)!;
     healthy = pick.healthy;
   }
-  const chosenKey = settingKey({
-    weight_init_gain: setting.weightInitGain,
-    learning_rate: setting.learningRate,
-    deepid2_bias_init: setting.deepid2BiasInit,
-  });
+  const chosenKey = keyOf(setting);
   const out = rows.map((r) => ({ ...r, chosen: settingKey(r) === chosenKey }));
   const columns = Object.keys(out[0] ?? {});
   await writeCsv(`${run.outDir}/calibration.csv`, out, columns);
