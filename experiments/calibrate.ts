@@ -148,16 +148,14 @@ function startOf(config: CommonConfig): Setting {
   };
 }
 
+/** The settings a stage tries: `from` with the stage's field set to each of its values. */
+function stageSettings(stage: Stage, from: Setting, config: Config): Setting[] {
+  return stage.values(config).map((v) => ({ ...from, [stage.field]: v }));
+}
+
 /** Stage 1's configurations (the later stages depend on its outcome). */
 function configurations(config: CommonConfig & Config): Configuration[] {
-  const start = startOf(config);
-  return probesOf(
-    config,
-    config.weightInitGains.map((weightInitGain) => ({
-      ...start,
-      weightInitGain,
-    })),
-  );
+  return probesOf(config, stageSettings(STAGES[0], startOf(config), config));
 }
 
 /**
@@ -186,8 +184,14 @@ export function chooseSetting<K>(
   return best && { setting: best.k, healthy: best.bad === 0 };
 }
 
-/** The stages of the search: which setting each varies, over which values. */
-const STAGES: { field: keyof Setting; values: (c: Config) => number[] }[] = [
+/** A stage of the search: which setting it varies, over which values. */
+interface Stage {
+  field: keyof Setting;
+  values: (c: Config) => number[];
+}
+
+/** The stages of the search, in order. */
+const STAGES: Stage[] = [
   { field: "weightInitGain", values: (c) => c.weightInitGains },
   { field: "learningRate", values: (c) => c.learningRates },
   { field: "deepid2BiasInit", values: (c) => c.biasInits },
@@ -234,9 +238,8 @@ export async function main(argv: string[]): Promise<CalibrationRow[]> {
   let setting = startOf(run.config);
   let healthy = false;
   for (const [i, stage] of STAGES.entries()) {
-    const values = stage.values(run.config);
-    if (values.length === 0) continue;
-    const tried = values.map((v) => ({ ...setting, [stage.field]: v }));
+    const tried = stageSettings(stage, setting, run.config);
+    if (tried.length === 0) continue;
     await measure(i + 1, probesOf(run.config, tried));
     // The rows of this stage's settings, whichever stage trained them.
     const keys = new Set(tried.map(keyOf));
