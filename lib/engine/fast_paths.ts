@@ -29,6 +29,8 @@ export interface FastPaths {
   readonly nativeOps: boolean;
   /** Max-pooling by oneDNN with an argmax workspace where the channels are a multiple of 8 (`lib/nn/activations.ts`). */
   readonly poolWorkspace: boolean;
+  /** Elsewhere, max-pooling's gradient by our own kernel (`lib/engine/native/deepid2_kernels.c`). */
+  readonly poolGrad2x2: boolean;
   /** The locally shared layers' transposes by oneDNN (`lib/engine/native_kernels.ts`). */
   readonly mklTranspose: boolean;
   /** Their patches by one gather (and one scatter back) (`lib/engine/native_kernels.ts`). */
@@ -47,6 +49,7 @@ export const PORTABLE: Readonly<FastPaths> = Object.freeze({
   batchedRegions: false,
   nativeOps: false,
   poolWorkspace: false,
+  poolGrad2x2: false,
   mklTranspose: false,
   gatherPatches: false,
   biasAfterPool: false,

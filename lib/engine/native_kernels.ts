@@ -24,6 +24,12 @@
  *   conv3 of a batch of 64, 0.6 + 1.5 ms against 2.0 + 3.8 ms for a depthwise
  *   convolution with a one-hot filter, a rank-6 transpose and their
  *   gradients; and the weight rows need no permutation.
+ * - `DeepID2MaxPoolGrad2x2`: the gradient of 2x2/2 max-pooling by a kernel
+ *   of our own, `DeepID2MaxPool2x2Grad` in `lib/engine/native/deepid2_kernels.c`
+ *   (registered through TensorFlow's C kernel API when this module loads the
+ *   library `make tensorflow` builds beside libtensorflow): one pass over x
+ *   and dy, the gradient to each window's first maximum, as the stock
+ *   `MaxPoolGrad`, which re-derives the argmax per pixel and per window.
  *
  * When the `ReluGrad` check passes (ops by name work on this build), it also
  * replaces tfjs-node's `Reshape`, which makes, uploads and deletes a shape
@@ -53,6 +59,8 @@ import {
   type NodeBackend,
   typeAttr,
 } from "./native_ops.ts";
+import { Rng } from "../base/rng.ts";
+import { loadedNative, NATIVE_DIR } from "./native.ts";
 import { probeResourceSgd } from "./native_sgd.ts";
 import { tf } from "./tf.ts";
 
@@ -63,6 +71,47 @@ export const MAX_POOL_GRAD_WORKSPACE = "DeepID2MaxPoolGradWorkspace";
 export const TRANSPOSE = "DeepID2Transpose";
 export const GATHER_PATCHES = "DeepID2GatherPatches";
 export const SCATTER_PATCHES = "DeepID2ScatterPatches";
+export const MAX_POOL_GRAD_2X2 = "DeepID2MaxPoolGrad2x2";
+
+/** The library of our own TensorFlow kernels, beside libtensorflow. */
+export const KERNELS_LIBRARY = "libdeepid2_kernels.so";
+
+const KERNELS_SYMBOLS = {
+  deepid2_kernels_registered: { parameters: [], result: "i32" },
+} as const;
+
+/**
+ * Its handle once loaded. Never closed: TensorFlow's registries point into
+ * it for the rest of the process.
+ */
+let kernelsLibrary: Deno.DynamicLibrary<typeof KERNELS_SYMBOLS> | undefined;
+
+/**
+ * Loads `lib/engine/native/deepid2_kernels.c`'s library into the process,
+ * which registers its ops and CPU kernels with the loaded libtensorflow (its
+ * constructor); `null` once they are registered, else why not. Idempotent.
+ */
+export function loadKernelsLibrary(): string | null {
+  if (kernelsLibrary) return null;
+  const native = loadedNative();
+  if (!native) return "no native TensorFlow loaded";
+  const url = new URL(
+    `${native.manifest.packageDir}/deps/lib/${KERNELS_LIBRARY}`,
+    NATIVE_DIR,
+  );
+  let lib: Deno.DynamicLibrary<typeof KERNELS_SYMBOLS>;
+  try {
+    lib = Deno.dlopen(url, KERNELS_SYMBOLS);
+  } catch (e) {
+    return `${KERNELS_LIBRARY} did not load (\`make tensorflow\` builds it): ` +
+      String((e as Error)?.message ?? e).split("\n")[0];
+  }
+  if (lib.symbols.deepid2_kernels_registered() !== 1) {
+    return `${KERNELS_LIBRARY} loaded but its kernels did not register (see stderr)`;
+  }
+  kernelsLibrary = lib;
+  return null;
+}
 
 /** 2x2 windows, stride 2, valid, NHWC, oneDNN's workspace on. */
 function poolAttrs(b: NodeBackend) {
@@ -222,6 +271,20 @@ function register(): void {
     },
   });
   tf.registerKernel({
+    kernelName: MAX_POOL_GRAD_2X2,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+      return execute(
+        b,
+        "DeepID2MaxPool2x2Grad",
+        [],
+        b.getInputTensorIds([x, dy]),
+      );
+    },
+  });
+  tf.registerKernel({
     kernelName: MAX_POOL_GRAD_WORKSPACE,
     backendName: "tensorflow",
     kernelFunc: ({ inputs, backend }) => {
@@ -296,6 +359,18 @@ export function maxPoolGradWorkspaceKernel(
   }) as tf.Tensor4D;
 }
 
+/**
+ * The gradient of 2x2/2 valid max-pooling of `x` for `dy` by
+ * `DeepID2MaxPool2x2Grad` (`lib/engine/native/deepid2_kernels.c`): `x`'s
+ * shape, each window's `dy` at its first maximum.
+ */
+export function maxPoolGrad2x2Kernel(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.engine().runKernel(MAX_POOL_GRAD_2X2, { x, dy }) as tf.Tensor4D;
+}
+
 /** oneDNN's transpose of a float32 tensor (differentiable). */
 export function transposeKernel(x: tf.Tensor, perm: number[]): tf.Tensor {
   return tf.engine().runKernel(
@@ -331,6 +406,7 @@ export function gatherPatchesKernel(
 export interface NativeKernels {
   readonly nativeOps: boolean;
   readonly poolWorkspace: boolean;
+  readonly poolGrad2x2: boolean;
   readonly mklTranspose: boolean;
   readonly gatherPatches: boolean;
   readonly nativeSgd: boolean;
@@ -339,6 +415,7 @@ export interface NativeKernels {
 const NONE: NativeKernels = {
   nativeOps: false,
   poolWorkspace: false,
+  poolGrad2x2: false,
   mklTranspose: false,
   gatherPatches: false,
   nativeSgd: false,
@@ -408,6 +485,35 @@ export async function installNativeKernels(): Promise<NativeKernels> {
         maxPoolGradWorkspaceKernel(x, y, dy, ws),
         stockGrad,
       ]];
+    });
+    // Against the stock MaxPoolGrad, bit for bit: the odd-sized map with
+    // ties, and one large enough for the kernel to split it between threads.
+    out.poolGrad2x2 = loadKernelsLibrary() === null && await check(() => {
+      const rng = new Rng(5);
+      const big = tf.tensor4d(
+        Array.from({ length: 8 * 21 * 22 * 40 }, () => rng.int(4) - 1),
+        [8, 21, 22, 40],
+      );
+      const bigDy = tf.randomNormal<tf.Rank.R4>(
+        [8, 10, 11, 40],
+        0,
+        1,
+        "float32",
+        6,
+      );
+      const stock = (t: tf.Tensor4D, g: tf.Tensor4D) =>
+        tf.engine().runKernel("MaxPoolGrad", {
+          dy: g,
+          input: t,
+          output: tf.maxPool(t, 2, 2, "valid"),
+        }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+      // -0 gradients (a ReLU's zeros of negative values) land as +0.
+      const negZero = tf.mul(dy, -0) as tf.Tensor4D;
+      return [
+        [maxPoolGrad2x2Kernel(x, dy), stock(x, dy)],
+        [maxPoolGrad2x2Kernel(x, negZero), stock(x, negZero)],
+        [maxPoolGrad2x2Kernel(big, bigDy), stock(big, bigDy)],
+      ];
     });
     // Rank 6 as in the layers, rank 2, and the gradient (inverse perm).
     out.mklTranspose = await check(() => {

@@ -13,7 +13,11 @@ import { arrays, onBackend, randn } from "../_test_helpers.ts";
 import { initBackend } from "./backend.ts";
 import { fastPathsFor } from "./fast_paths.ts";
 import { loadedNative, loadNative } from "./native.ts";
-import { installNativeKernels, transposeKernel } from "./native_kernels.ts";
+import {
+  installNativeKernels,
+  loadKernelsLibrary,
+  transposeKernel,
+} from "./native_kernels.ts";
 import { tf } from "./tf.ts";
 
 const reason = await loadNative("tensorflow");
@@ -60,6 +64,11 @@ Deno.test({
         "nativeSgd",
       ] as const
     ) assertStrict.ok(info.paths[k], k);
+    // `make tensorflow` builds our own kernels with the CPU backend.
+    if (!loadedNative()!.gpu) {
+      assertStrict.equal(loadKernelsLibrary(), null);
+      assertStrict.ok(info.paths.poolGrad2x2, "poolGrad2x2");
+    }
     // The same answer for the same name: the backend starts once.
     assertStrict.equal(await initBackend("tensorflow", { quiet: true }), info);
   },

@@ -1,8 +1,9 @@
 /**
  * The network's ReLU and 2x2 max-pooling, with two formulations:
  * tfjs's own ops and gradients everywhere, or on the `tensorflow` backend
- * TensorFlow's fused `ReluGrad` and oneDNN's max-pooling that keeps its
- * argmax for the backward pass (`lib/engine/native_kernels.ts`). Same values
+ * TensorFlow's fused `ReluGrad` and a max-pooling gradient of our own, or
+ * oneDNN's max-pooling that keeps its argmax for the backward pass
+ * (`lib/engine/native_kernels.ts`). Same values
  * and gradients; the caller's paths (`lib/engine/fast_paths.ts`, portable by
  * default) say which runs.
  *
@@ -10,6 +11,7 @@
  */
 import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import {
+  maxPoolGrad2x2Kernel,
   maxPoolGradWorkspaceKernel,
   maxPoolWorkspaceKernel,
   reluGradKernel,
@@ -40,6 +42,17 @@ const maxPoolNative = tf.customGrad((...args: unknown[]) => {
   };
 });
 
+// The stock forward pass, the gradient by our own kernel.
+const maxPoolOwnGrad = tf.customGrad((...args: unknown[]) => {
+  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.maxPool(x, 2, 2, "valid"),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      maxPoolGrad2x2Kernel(saved[0] as tf.Tensor4D, dy as tf.Tensor4D),
+  };
+});
+
 /** `tf.relu`, with TensorFlow's fused gradient where `paths.nativeOps`. */
 export function relu<T extends tf.Tensor>(
   x: T,
@@ -50,21 +63,28 @@ export function relu<T extends tf.Tensor>(
 
 /**
  * 2x2, stride-2, valid max-pooling of `x` `[B, H, W, C]` to
- * `[B, floor(H / 2), floor(W / 2), C]`; by oneDNN where `paths.poolWorkspace`
- * and C is a multiple of 8, by the stock kernels otherwise.
+ * `[B, floor(H / 2), floor(W / 2), C]`. Where `paths.poolGrad2x2`, the stock
+ * forward pass with our own gradient kernel
+ * (`lib/engine/native/deepid2_kernels.c`); else, where `paths.poolWorkspace`
+ * and C is a multiple of 8, oneDNN's pooling with its argmax workspace; else
+ * the stock kernels.
  *
- * oneDNN pools in a blocked channel layout (8 or 16 channels a block): with
- * C a multiple of 8 (conv2's 40) its workspace pooling took 2.7 + 2.1 ms
- * (forward + gradient, batch 64, AVX2 host) against the stock 0.5 + 6.0 ms;
- * with C = 20 (conv1's map, 64 x 52 x 44) it took 15.8 + 15.7 ms against
- * 1.8 + 13.9 ms, and with C = 60 (conv3) 1.1 + 1.1 against 0.2 + 1.5 ms.
- * Both send the gradient to the first maximum of each window: the same
- * values and gradients either way.
+ * Forward + gradient, batch 64, AVX-512 host (Intel Xeon), per call: the
+ * stock forward with our gradient took 2.6-3.0 ms on conv1's map
+ * (64 x 52 x 44 x 20), 1.2-1.3 ms on conv2's (40 channels) and 0.7-0.9 ms on
+ * conv3's (60), against oneDNN's 6.3-8.5, 2.2-2.4 and 0.8-1.3 ms and the
+ * stock `MaxPoolGrad` alone at 12-18 ms on conv1's map. oneDNN pools in a
+ * blocked channel layout (8 or 16 channels a block), which is why it is kept
+ * to C a multiple of 8: on an AVX2 host with C = 20 it took 15.8 + 15.7 ms
+ * against the stock 1.8 + 13.9 ms, and with C = 40 2.7 + 2.1 ms against the
+ * stock 0.5 + 6.0 ms. All three send the gradient to the first maximum of
+ * each window: the same values and gradients either way.
  */
 export function maxPool2x2(
   x: tf.Tensor4D,
-  paths: Pick<FastPaths, "poolWorkspace"> = PORTABLE,
+  paths: Pick<FastPaths, "poolWorkspace" | "poolGrad2x2"> = PORTABLE,
 ): tf.Tensor4D {
+  if (paths.poolGrad2x2) return maxPoolOwnGrad(x) as tf.Tensor4D;
   if (paths.poolWorkspace && x.shape[3] % 8 === 0) {
     return maxPoolNative(x) as tf.Tensor4D;
   }

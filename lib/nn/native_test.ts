@@ -35,7 +35,10 @@ import {
 } from "./model.ts";
 import type { FastPaths } from "../engine/fast_paths.ts";
 import { loadNative } from "../engine/native.ts";
-import { gatherPatchesKernel } from "../engine/native_kernels.ts";
+import {
+  gatherPatchesKernel,
+  loadKernelsLibrary,
+} from "../engine/native_kernels.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
 
@@ -103,7 +106,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "native: the fused ReLU gradient and oneDNN pooling equal TensorFlow's stock kernels, ties included",
+    "native: the fused ReLU gradient, our pooling gradient and oneDNN pooling equal TensorFlow's stock kernels, ties included",
   ignore,
   async fn() {
     const found = await onBackend("tensorflow");
@@ -111,6 +114,11 @@ Deno.test({
     if (!found.poolWorkspace) {
       console.log(
         "oneDNN pooling not in this libtensorflow: the stock MaxPoolGrad runs",
+      );
+    }
+    if (!found.poolGrad2x2) {
+      console.log(
+        `our pooling gradient kernel is off: ${loadKernelsLibrary()}`,
       );
     }
     // Small integers: many windows hold two or more equal maxima, and zeros.
@@ -138,10 +146,14 @@ Deno.test({
         ...found,
         nativeOps: false,
         poolWorkspace: false,
+        poolGrad2x2: false,
       });
-      ["poolRelu", "its gradient", "relu", "its gradient"].forEach((n, i) =>
-        assertStrict.deepEqual(Array.from(fast[i]), Array.from(stock[i]), n)
-      );
+      // oneDNN's pooling where our own gradient kernel would run.
+      const onednn = await run({ ...found, poolGrad2x2: false });
+      ["poolRelu", "its gradient", "relu", "its gradient"].forEach((n, i) => {
+        assertStrict.deepEqual(Array.from(fast[i]), Array.from(stock[i]), n);
+        assertStrict.deepEqual(Array.from(onednn[i]), Array.from(stock[i]), n);
+      });
       // And the gradient really went to one maximum per window.
       const g = fast[1];
       assertStrict.ok(g.some((v) => v !== 0));

@@ -141,8 +141,33 @@ deno_check() {
   sed -i 's/"checked": false/"checked": true/' "$STAMP"
 }
 
+# Our own CPU kernels (lib/engine/native/deepid2_kernels.c, loaded by
+# lib/engine/native_kernels.ts) as a library beside libtensorflow, compiled
+# against its C kernel API; rebuilt when its source changes. Optional: where
+# it cannot be built, the backend runs TensorFlow's stock kernels instead.
+build_kernels() {
+  [ "$KIND" = cpu ] || return 0
+  local src=$ROOT/lib/engine/native/deepid2_kernels.c lib=$PKGDIR/deps/lib
+  local out=$lib/libdeepid2_kernels.so sum
+  sum=$(sha256sum "$src" | cut -c1-16)
+  if [ -f "$out" ] && [ "$(cat "$out.source" 2>/dev/null)" = "$sum" ]; then return 0; fi
+  # -z nodelete: never unloaded, even when Deno closes its handle (a test
+  # worker ending), as TensorFlow's registries keep pointers into it and a
+  # reload would register its ops twice (fatal in TensorFlow).
+  if cc -shared -fPIC -O2 -std=c11 -D_GNU_SOURCE -Wall -I"$PKGDIR/deps/include" -L"$lib" \
+    -Wl,-z,nodelete -o "$out.tmp" "$src" -ltensorflow -lpthread >>"$LOG" 2>&1; then
+    mv "$out.tmp" "$out"
+    echo "$sum" >"$out.source"
+    say "built our own kernels ($(basename "$out"))"
+  else
+    rm -f "$out.tmp" "$out" "$out.source"
+    say "could not compile lib/engine/native/deepid2_kernels.c (log: $LOG): TensorFlow's stock kernels run instead"
+  fi
+}
+
 if installed; then
   link_shared
+  build_kernels
   if grep -q '"checked": true' "$STAMP"; then
     say "already installed ($(sed -n 's/.*"route": "\(.*\)".*/\1/p' "$STAMP") route); nothing to do"
   fi
@@ -344,6 +369,7 @@ cat >"$STAMP.tmp" <<EOF
 }
 EOF
 mv "$STAMP.tmp" "$STAMP"
+build_kernels
 say "installed @tensorflow/$PKG $TFJS_VERSION with libtensorflow $TF_VERSION ($used route) in $(($(date +%s) - START)) s"
 
 deno_check
