@@ -31,6 +31,8 @@ export interface FastPaths {
   readonly poolWorkspace: boolean;
   /** Elsewhere, max-pooling's gradient by our own kernel (`lib/engine/native/deepid2_kernels.c`). */
   readonly poolGrad2x2: boolean;
+  /** conv1-conv3's max-pooling, bias and ReLU as one kernel each way (`lib/engine/native/deepid2_kernels.c`). */
+  readonly poolBiasRelu: boolean;
   /** The locally shared layers' transposes by oneDNN (`lib/engine/native_kernels.ts`). */
   readonly mklTranspose: boolean;
   /** Their patches by one gather (and one scatter back) (`lib/engine/native_kernels.ts`). */
@@ -50,6 +52,7 @@ export const PORTABLE: Readonly<FastPaths> = Object.freeze({
   nativeOps: false,
   poolWorkspace: false,
   poolGrad2x2: false,
+  poolBiasRelu: false,
   mklTranspose: false,
   gatherPatches: false,
   biasAfterPool: false,

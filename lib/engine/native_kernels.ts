@@ -30,6 +30,12 @@
  *   library `make tensorflow` builds beside libtensorflow): one pass over x
  *   and dy, the gradient to each window's first maximum, as the stock
  *   `MaxPoolGrad`, which re-derives the argmax per pixel and per window.
+ * - `DeepID2PoolBiasRelu` / `DeepID2PoolBiasReluGrad`: conv1-conv3's tail,
+ *   `relu(maxPool(x) + bias)`, as one kernel of that library each way
+ *   (`DeepID2MaxPool2x2BiasRelu`, `...Grad`) in place of three (MaxPool,
+ *   Add, Relu; ReluGrad, the Add's gradient, the pooling gradient), bit for
+ *   bit the same; the gradient returns `dz = dy * (y > 0)` too, whose sum
+ *   (TensorFlow's `Sum`, as the stock Add gradient runs it) is the bias's.
  *
  * When the `ReluGrad` check passes (ops by name work on this build), it also
  * replaces tfjs-node's `Reshape`, which makes, uploads and deletes a shape
@@ -72,6 +78,8 @@ export const TRANSPOSE = "DeepID2Transpose";
 export const GATHER_PATCHES = "DeepID2GatherPatches";
 export const SCATTER_PATCHES = "DeepID2ScatterPatches";
 export const MAX_POOL_GRAD_2X2 = "DeepID2MaxPoolGrad2x2";
+export const POOL_BIAS_RELU = "DeepID2PoolBiasRelu";
+export const POOL_BIAS_RELU_GRAD = "DeepID2PoolBiasReluGrad";
 
 /** The library of our own TensorFlow kernels, beside libtensorflow. */
 export const KERNELS_LIBRARY = "libdeepid2_kernels.so";
@@ -125,6 +133,18 @@ function poolAttrs(b: NodeBackend) {
     { name: "workspace_enabled", type: TF_ATTR_BOOL, value: true },
     mklLabel(b),
   ];
+}
+
+let emptyFloatId: number | undefined;
+
+/** A float32 TensorFlow tensor of shape [0], made once and kept; its id. */
+function emptyFloat(b: NodeBackend): number {
+  emptyFloatId ??= b.binding.createTensor(
+    [0],
+    b.binding.TF_FLOAT,
+    new Float32Array(0),
+  );
+  return emptyFloatId;
 }
 
 /** Geometry attrs of the patch kernels. */
@@ -285,6 +305,35 @@ function register(): void {
     },
   });
   tf.registerKernel({
+    kernelName: POOL_BIAS_RELU,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, bias } = inputs as Record<string, tf.TensorInfo | undefined>;
+      // No bias: an empty one, which the kernel skips (adding +0 would
+      // turn -0 into +0).
+      const ids = [
+        b.getInputTensorIds([x!])[0],
+        bias ? b.getInputTensorIds([bias])[0] : emptyFloat(b),
+      ];
+      return execute(b, "DeepID2MaxPool2x2BiasRelu", [], ids);
+    },
+  });
+  tf.registerKernel({
+    kernelName: POOL_BIAS_RELU_GRAD,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, y, dy } = inputs as Record<string, tf.TensorInfo>;
+      return b.executeMultipleOutputs(
+        "DeepID2MaxPool2x2BiasReluGrad",
+        [],
+        [x, y, dy],
+        2,
+      );
+    },
+  });
+  tf.registerKernel({
     kernelName: MAX_POOL_GRAD_WORKSPACE,
     backendName: "tensorflow",
     kernelFunc: ({ inputs, backend }) => {
@@ -371,6 +420,40 @@ export function maxPoolGrad2x2Kernel(
   return tf.engine().runKernel(MAX_POOL_GRAD_2X2, { x, dy }) as tf.Tensor4D;
 }
 
+/**
+ * `relu(maxPool2x2(x) + bias)` by one kernel (no bias added when `bias` is
+ * null): `x` `[B, H, W, C]`, `bias` `[C]`, result `[B, H/2, W/2, C]`.
+ * Not differentiable on its own: `lib/nn/activations.ts` pairs it with
+ * {@linkcode poolBiasReluGradKernel}.
+ */
+export function poolBiasReluKernel(
+  x: tf.Tensor4D,
+  bias: tf.Tensor1D | null,
+): tf.Tensor4D {
+  const inputs: tf.NamedTensorMap = bias ? { x, bias } : { x };
+  return tf.engine().runKernel(POOL_BIAS_RELU, inputs) as tf.Tensor4D;
+}
+
+/**
+ * The gradient of {@linkcode poolBiasReluKernel}'s output `y` for `dy`:
+ * `[dx, dz]`, `dz = dy * (y > 0)` (the ReLU's gradient, whose sum over B,
+ * H/2, W/2 is the bias's) and `dx` its pooling gradient.
+ */
+export function poolBiasReluGradKernel(
+  x: tf.Tensor4D,
+  y: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): [tf.Tensor4D, tf.Tensor4D] {
+  return tf.engine().runKernel(POOL_BIAS_RELU_GRAD, {
+    x,
+    y,
+    dy,
+  }) as unknown as [
+    tf.Tensor4D,
+    tf.Tensor4D,
+  ];
+}
+
 /** oneDNN's transpose of a float32 tensor (differentiable). */
 export function transposeKernel(x: tf.Tensor, perm: number[]): tf.Tensor {
   return tf.engine().runKernel(
@@ -407,6 +490,7 @@ export interface NativeKernels {
   readonly nativeOps: boolean;
   readonly poolWorkspace: boolean;
   readonly poolGrad2x2: boolean;
+  readonly poolBiasRelu: boolean;
   readonly mklTranspose: boolean;
   readonly gatherPatches: boolean;
   readonly nativeSgd: boolean;
@@ -416,14 +500,20 @@ const NONE: NativeKernels = {
   nativeOps: false,
   poolWorkspace: false,
   poolGrad2x2: false,
+  poolBiasRelu: false,
   mklTranspose: false,
   gatherPatches: false,
   nativeSgd: false,
 };
 
-async function same(a: tf.Tensor, b: tf.Tensor): Promise<boolean> {
+async function same(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  signedZeros = false,
+): Promise<boolean> {
   const [x, y] = [await a.data(), await b.data()];
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+  const eq = signedZeros ? Object.is : (u: number, v: number) => u === v;
+  return x.length === y.length && x.every((v, i) => eq(v, y[i]));
 }
 
 /**
@@ -449,14 +539,16 @@ export async function installNativeKernels(): Promise<NativeKernels> {
   const out = { ...NONE, nativeSgd: await probeResourceSgd() };
   // Each check computes in a tidy and compares after it; a kernel that
   // throws (a build without it) leaves the stock path on.
+  // signedZeros: -0 and +0 count as different.
   const check = async (
     pair: () => [tf.Tensor, tf.Tensor][],
+    signedZeros = false,
   ): Promise<boolean> => {
     try {
       const pairs = tf.tidy(() => pair().flat()) as tf.Tensor[];
       let ok = true;
       for (let i = 0; i < pairs.length; i += 2) {
-        ok &&= await same(pairs[i], pairs[i + 1]);
+        ok &&= await same(pairs[i], pairs[i + 1], signedZeros);
       }
       tf.dispose(pairs);
       return ok;
@@ -515,6 +607,45 @@ export async function installNativeKernels(): Promise<NativeKernels> {
         [maxPoolGrad2x2Kernel(big, bigDy), stock(big, bigDy)],
       ];
     });
+    // Against the stock composition, bit for bit: relu(maxPool(x) + b) with
+    // and without a bias (ties, zeros of both signs, negatives), its dz
+    // against TensorFlow's ReluGrad (checked above) and dx against the stock MaxPoolGrad of
+    // dz; and the map large enough to be split between threads.
+    out.poolBiasRelu = out.nativeOps && out.poolGrad2x2 && await check(() => {
+      const rng = new Rng(8);
+      const signed = (n: number) =>
+        Array.from({ length: n }, () => [-1, -0, 0, 1, 2][rng.int(5)]);
+      const big = tf.tensor4d(signed(8 * 21 * 22 * 40), [8, 21, 22, 40]);
+      const cases: [tf.Tensor4D, tf.Tensor1D | null][] = [
+        [x, null],
+        [x, tf.tensor1d([-1, -0, 0.5])],
+        [big, null],
+        [big, tf.tensor1d(signed(40))],
+      ];
+      return cases.flatMap(([t, bias]) => {
+        const pooled = tf.maxPool(t, 2, 2, "valid");
+        const y = tf.relu(bias ? tf.add(pooled, bias) : pooled);
+        const g = tf.randomNormal<tf.Rank.R4>(
+          y.shape as [number, number, number, number],
+          0,
+          1,
+          "float32",
+          9,
+        );
+        const mine = poolBiasReluKernel(t, bias);
+        const [dx, dz] = poolBiasReluGradKernel(t, mine, g);
+        const stockDz = reluGradKernel(g, y);
+        const stockDx = tf.engine().runKernel("MaxPoolGrad", {
+          dy: stockDz,
+          input: t,
+          output: pooled,
+        }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+        return [[mine, y], [dz, stockDz], [dx, stockDx]] as [
+          tf.Tensor,
+          tf.Tensor,
+        ][];
+      });
+    }, true);
     // Rank 6 as in the layers, rank 2, and the gradient (inverse perm).
     out.mklTranspose = await check(() => {
       const t6 = tf.reshape(x, [2, 5, 1, 7, 3, 1]);

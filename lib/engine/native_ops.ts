@@ -25,7 +25,11 @@ export interface NodeBackend {
       ids: number[],
       numOutputs: number,
     ): unknown[];
-    createTensor(shape: number[], dtype: number, values: Int32Array): number;
+    createTensor(
+      shape: number[],
+      dtype: number,
+      values: Int32Array | Float32Array,
+    ): number;
     deleteTensor(id: number): void;
   };
   isUsingGpuDevice?: boolean;

@@ -68,6 +68,7 @@ Deno.test({
     if (!loadedNative()!.gpu) {
       assertStrict.equal(loadKernelsLibrary(), null);
       assertStrict.ok(info.paths.poolGrad2x2, "poolGrad2x2");
+      assertStrict.ok(info.paths.poolBiasRelu, "poolBiasRelu");
     }
     // The same answer for the same name: the backend starts once.
     assertStrict.equal(await initBackend("tensorflow", { quiet: true }), info);

@@ -25,7 +25,7 @@ import {
   type LocallySharedSpec,
 } from "./locally_shared.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { maxPool2x2, relu } from "./activations.ts";
+import { maxPoolBiasRelu, relu } from "./activations.ts";
 import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import { dense } from "./matmul.ts";
 import { Rng } from "../base/rng.ts";
@@ -304,8 +304,11 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
       { inputGradient: i > 0, paths },
     );
     if (i < 3) {
-      const p = maxPool2x2(y, paths);
-      h = relu(late ? tf.add(p, tf.reshape(bias, [s[i].outC])) : p, paths);
+      h = maxPoolBiasRelu(
+        y,
+        late ? tf.reshape(bias, [s[i].outC]) as tf.Tensor1D : null,
+        paths,
+      );
     } else {
       h = relu(y, paths);
     }

@@ -21,7 +21,7 @@ import {
   onBackend,
   randn,
 } from "../_test_helpers.ts";
-import { maxPool2x2, relu } from "./activations.ts";
+import { maxPool2x2, maxPoolBiasRelu, relu } from "./activations.ts";
 import { conv2dValid } from "./conv.ts";
 import { locallyShared, locallySharedShape } from "./locally_shared.ts";
 import {
@@ -164,6 +164,66 @@ Deno.test({
       );
     } finally {
       tf.dispose([x, up, upRelu]);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: the fused pooling + bias + ReLU kernels equal the stock composition bit for bit, values and both gradients",
+  ignore,
+  async fn() {
+    const found = await onBackend("tensorflow");
+    if (!found.poolBiasRelu) {
+      console.log(`our fused kernels are off: ${loadKernelsLibrary()}`);
+      return;
+    }
+    // Ties, zeros of both signs and negatives in x and the bias; 20 channels
+    // as conv1's (not a multiple of the kernels' 4-wide vectors); an odd map.
+    const rng = new Rng(4);
+    const signed = (n: number) =>
+      Array.from({ length: n }, () => [-1, -0, 0, 1, 2][rng.int(5)]);
+    const x = tf.tensor4d(signed(3 * 9 * 7 * 22), [3, 9, 7, 22]);
+    const bias = tf.tensor1d(signed(22));
+    const up = randn([3, 4, 3, 22], 10);
+    // [y, dx, dbias] with the bias, [y, dx] without.
+    const run = async (paths: typeof found, withBias: boolean) => {
+      const f = (a: tf.Tensor, b?: tf.Tensor) =>
+        maxPoolBiasRelu(a as tf.Tensor4D, (b ?? null) as tf.Tensor1D, paths);
+      const grads = withBias
+        ? tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), up)))(
+          [x, bias],
+        )
+        : tf.grads((a: tf.Tensor) => tf.sum(tf.mul(f(a), up)))([x]);
+      return await arrays([withBias ? f(x, bias) : f(x), ...grads]);
+    };
+    try {
+      for (const withBias of [true, false]) {
+        const fused = await run(found, withBias);
+        const stock = await run({
+          ...found,
+          poolBiasRelu: false,
+          poolGrad2x2: false,
+          poolWorkspace: false,
+        }, withBias);
+        const unfused = await run({ ...found, poolBiasRelu: false }, withBias);
+        ["y", "dx", "dbias"].slice(0, fused.length).forEach((n, i) => {
+          const what = `${n}${withBias ? "" : " (no bias)"}`;
+          assertStrict.deepEqual(
+            Array.from(fused[i]),
+            Array.from(stock[i]),
+            what,
+          );
+          assertStrict.deepEqual(
+            Array.from(unfused[i]),
+            Array.from(stock[i]),
+            what,
+          );
+        });
+        assertStrict.ok(fused[1].some((v) => v !== 0), "a gradient flowed");
+      }
+    } finally {
+      tf.dispose([x, bias, up]);
     }
   },
 });
