@@ -506,6 +506,19 @@ const NONE: NativeKernels = {
   nativeSgd: false,
 };
 
+/** TensorFlow's stock 2x2/2 `MaxPoolGrad` of `dy` for `x` (pooled to `y`). */
+function stockPoolGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  y: tf.Tensor4D = tf.maxPool(x, 2, 2, "valid"),
+): tf.Tensor {
+  return tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: y }, {
+    filterSize: 2,
+    strides: 2,
+    pad: "valid",
+  }) as tf.Tensor;
+}
+
 async function same(
   a: tf.Tensor,
   b: tf.Tensor,
@@ -568,11 +581,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     out.poolWorkspace = await check(() => {
       const [y, ws] = maxPoolWorkspaceKernel(x);
       const yStock = tf.maxPool(x, 2, 2, "valid");
-      const stockGrad = tf.engine().runKernel("MaxPoolGrad", {
-        dy,
-        input: x,
-        output: yStock,
-      }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+      const stockGrad = stockPoolGrad(x, dy, yStock);
       return [[y, yStock], [
         maxPoolGradWorkspaceKernel(x, y, dy, ws),
         stockGrad,
@@ -593,12 +602,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
         "float32",
         6,
       );
-      const stock = (t: tf.Tensor4D, g: tf.Tensor4D) =>
-        tf.engine().runKernel("MaxPoolGrad", {
-          dy: g,
-          input: t,
-          output: tf.maxPool(t, 2, 2, "valid"),
-        }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+      const stock = (t: tf.Tensor4D, g: tf.Tensor4D) => stockPoolGrad(t, g);
       // -0 gradients (a ReLU's zeros of negative values) land as +0.
       const negZero = tf.mul(dy, -0) as tf.Tensor4D;
       return [
@@ -609,8 +613,8 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     });
     // Against the stock composition, bit for bit: relu(maxPool(x) + b) with
     // and without a bias (ties, zeros of both signs, negatives), its dz
-    // against TensorFlow's ReluGrad (checked above) and dx against the stock MaxPoolGrad of
-    // dz; and the map large enough to be split between threads.
+    // against TensorFlow's ReluGrad (checked above) and dx against the stock
+    // MaxPoolGrad of dz; and a map large enough to be split between threads.
     out.poolBiasRelu = out.nativeOps && out.poolGrad2x2 && await check(() => {
       const rng = new Rng(8);
       const signed = (n: number) =>
@@ -635,11 +639,7 @@ export async function installNativeKernels(): Promise<NativeKernels> {
         const mine = poolBiasReluKernel(t, bias);
         const [dx, dz] = poolBiasReluGradKernel(t, mine, g);
         const stockDz = reluGradKernel(g, y);
-        const stockDx = tf.engine().runKernel("MaxPoolGrad", {
-          dy: stockDz,
-          input: t,
-          output: pooled,
-        }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor;
+        const stockDx = stockPoolGrad(t, stockDz as tf.Tensor4D, pooled);
         return [[mine, y], [dz, stockDz], [dx, stockDx]] as [
           tf.Tensor,
           tf.Tensor,

@@ -96,7 +96,12 @@ export function maxPool2x2(
 
 // relu(maxPool(x) + bias) by one kernel each way; the bias's gradient is
 // the sum of the ReLU's gradient dz over B, H/2, W/2, by the same Sum op
-// that tfjs's Add gradient runs.
+// that tfjs's Add gradient runs. The saved tensors: [x, y].
+function poolBiasReluGrad(dy: tf.Tensor, saved: tf.Tensor[]) {
+  const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D];
+  return poolBiasReluGradKernel(x, y, dy as tf.Tensor4D);
+}
+
 const poolBiasReluFused = tf.customGrad((...args: unknown[]) => {
   const [x, bias, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
   const y = poolBiasReluKernel(x, bias);
@@ -104,8 +109,7 @@ const poolBiasReluFused = tf.customGrad((...args: unknown[]) => {
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const [dx, dz] = poolBiasReluGradKernel(xs, ys, dy as tf.Tensor4D);
+      const [dx, dz] = poolBiasReluGrad(dy, saved);
       const db = tf.sum(dz, [0, 1, 2]);
       dz.dispose();
       return [dx, db];
@@ -120,8 +124,7 @@ const poolReluFused = tf.customGrad((...args: unknown[]) => {
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const [dx, dz] = poolBiasReluGradKernel(xs, ys, dy as tf.Tensor4D);
+      const [dx, dz] = poolBiasReluGrad(dy, saved);
       dz.dispose();
       return dx;
     },

@@ -75,19 +75,25 @@ struct job {
   int64_t n0, n1, h, w, c;
 };
 
-/* Images [n0, n1): for each pair of input rows, each window, each channel. */
+/* The pooling gradient of images [n0, n1): for each pair of input rows, each
+ * window, each channel. With y (DeepID2MaxPool2x2BiasReluGrad), the window's
+ * gradient is first the ReLU's, dz = dy * (y > 0), also written to out. */
 static void pool_grad_rows(const struct job *j) {
   const int64_t h = j->h, w = j->w, c = j->c;
   const int64_t oh = h / 2, ow = w / 2, row = w * c;
+  const v4f zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
   for (int64_t n = j->n0; n < j->n1; n++) {
     const float *xn = j->x + n * h * row;
+    const float *yn = j->y ? j->y + n * oh * ow * c : NULL;
     const float *gn = j->dy + n * oh * ow * c;
+    float *zn = j->y ? j->out + n * oh * ow * c : NULL;
     float *dn = j->dx + n * h * row;
     for (int64_t i = 0; i < oh; i++) {
       const float *x0 = xn + 2 * i * row, *x1 = x0 + row;
       const float *g = gn + i * ow * c;
       float *d0 = dn + 2 * i * row, *d1 = d0 + row;
       for (int64_t jj = 0; jj < ow; jj++) {
+        const int64_t at = (i * ow + jj) * c; /* the window in y, dy, dz */
         const float *restrict a = x0 + 2 * jj * c, *restrict b = a + c;
         const float *restrict p = x1 + 2 * jj * c, *restrict q = p + c;
         const float *restrict gw = g + jj * c;
@@ -105,6 +111,12 @@ static void pool_grad_rows(const struct job *j) {
           memcpy(&vp, p + k, 16);
           memcpy(&vq, q + k, 16);
           memcpy(&vg, gw + k, 16);
+          if (yn) {
+            v4f vy;
+            memcpy(&vy, yn + at + k, 16);
+            vg = vg * (v4f)((v4i)one & (vy > zero));
+            memcpy(zn + at + k, &vg, 16);
+          }
           const v4i sb = vb > va;
           const v4f m1 = (v4f)(((v4i)vb & sb) | ((v4i)va & ~sb));
           const v4i sp = vp > m1;
@@ -112,24 +124,29 @@ static void pool_grad_rows(const struct job *j) {
           const v4i sq = vq > m2;
           /* + 0: a -0 gradient lands as +0, as in the stock kernel, which
            * adds each window's dy into a zeroed output. */
-          const v4i g = (v4i)(vg + 0.0f);
-          const v4i oq = g & sq;
-          const v4i op = g & sp & ~sq;
-          const v4i ob = g & sb & ~sp & ~sq;
-          const v4i oa = g & ~(sb | sp | sq);
+          const v4i gz = (v4i)(vg + 0.0f);
+          const v4i oq = gz & sq;
+          const v4i op = gz & sp & ~sq;
+          const v4i ob = gz & sb & ~sp & ~sq;
+          const v4i oa = gz & ~(sb | sp | sq);
           memcpy(dq + k, &oq, 16);
           memcpy(dp + k, &op, 16);
           memcpy(db + k, &ob, 16);
           memcpy(da + k, &oa, 16);
         }
         for (; k < c; k++) {
+          float z = gw[k];
+          if (yn) {
+            z = z * (yn[at + k] > 0 ? 1.0f : 0.0f);
+            zn[at + k] = z;
+          }
           float m = a[k];
           const int sb = b[k] > m;
           m = sb ? b[k] : m;
           const int sp = p[k] > m;
           m = sp ? p[k] : m;
           const int sq = q[k] > m;
-          const float v = gw[k] + 0.0f;
+          const float v = z + 0.0f;
           dq[k] = sq ? v : 0.0f;
           dp[k] = sp & !sq ? v : 0.0f;
           db[k] = sb & !sp & !sq ? v : 0.0f;
@@ -197,82 +214,6 @@ static void pool_bias_relu_rows(const struct job *j) {
         }
       }
     }
-  }
-}
-
-/* Gradient: dz = dy * (y > 0), and dz to each window's first maximum. */
-static void pool_bias_relu_grad_rows(const struct job *j) {
-  const int64_t h = j->h, w = j->w, c = j->c;
-  const int64_t oh = h / 2, ow = w / 2, row = w * c;
-  const v4f zero = {0, 0, 0, 0}, one = {1, 1, 1, 1};
-  for (int64_t n = j->n0; n < j->n1; n++) {
-    const float *xn = j->x + n * h * row;
-    const float *yn = j->y + n * oh * ow * c;
-    const float *gn = j->dy + n * oh * ow * c;
-    float *zn = j->out + n * oh * ow * c;
-    float *dn = j->dx + n * h * row;
-    for (int64_t i = 0; i < oh; i++) {
-      const float *x0 = xn + 2 * i * row, *x1 = x0 + row;
-      const float *yr = yn + i * ow * c, *g = gn + i * ow * c;
-      float *zr = zn + i * ow * c;
-      float *d0 = dn + 2 * i * row, *d1 = d0 + row;
-      for (int64_t jj = 0; jj < ow; jj++) {
-        const float *restrict a = x0 + 2 * jj * c, *restrict b = a + c;
-        const float *restrict p = x1 + 2 * jj * c, *restrict q = p + c;
-        const float *restrict yw = yr + jj * c, *restrict gw = g + jj * c;
-        float *restrict zw = zr + jj * c;
-        float *restrict da = d0 + 2 * jj * c, *restrict db = da + c;
-        float *restrict dp = d1 + 2 * jj * c, *restrict dq = dp + c;
-        int64_t k = 0;
-        for (; k + 4 <= c; k += 4) {
-          v4f va, vb, vp, vq, vy, vg;
-          memcpy(&va, a + k, 16);
-          memcpy(&vb, b + k, 16);
-          memcpy(&vp, p + k, 16);
-          memcpy(&vq, q + k, 16);
-          memcpy(&vy, yw + k, 16);
-          memcpy(&vg, gw + k, 16);
-          const v4i live = vy > zero;
-          const v4f vz = vg * (v4f)((v4i)one & live);
-          memcpy(zw + k, &vz, 16);
-          /* As pool_grad_rows, on dz. */
-          const v4i sb = vb > va;
-          const v4f m1 = (v4f)(((v4i)vb & sb) | ((v4i)va & ~sb));
-          const v4i sp = vp > m1;
-          const v4f m2 = (v4f)(((v4i)vp & sp) | ((v4i)m1 & ~sp));
-          const v4i sq = vq > m2;
-          const v4i gz = (v4i)(vz + 0.0f);
-          const v4i oq = gz & sq;
-          const v4i op = gz & sp & ~sq;
-          const v4i ob = gz & sb & ~sp & ~sq;
-          const v4i oa = gz & ~(sb | sp | sq);
-          memcpy(dq + k, &oq, 16);
-          memcpy(dp + k, &op, 16);
-          memcpy(db + k, &ob, 16);
-          memcpy(da + k, &oa, 16);
-        }
-        for (; k < c; k++) {
-          const float z = gw[k] * (yw[k] > 0 ? 1.0f : 0.0f);
-          zw[k] = z;
-          float m = a[k];
-          const int sb = b[k] > m;
-          m = sb ? b[k] : m;
-          const int sp = p[k] > m;
-          m = sp ? p[k] : m;
-          const int sq = q[k] > m;
-          const float v = z + 0.0f;
-          dq[k] = sq ? v : 0.0f;
-          dp[k] = sp & !sq ? v : 0.0f;
-          db[k] = sb & !sp & !sq ? v : 0.0f;
-          da[k] = !sb & !sp & !sq ? v : 0.0f;
-        }
-      }
-      if (w % 2) {
-        memset(d0 + (w - 1) * c, 0, c * sizeof(float));
-        memset(d1 + (w - 1) * c, 0, c * sizeof(float));
-      }
-    }
-    if (h % 2) memset(dn + (h - 1) * row, 0, row * sizeof(float));
   }
 }
 
@@ -360,26 +301,37 @@ static size_t float_bytes(const int64_t d[4]) {
   return (size_t)(d[0] * d[1] * d[2] * d[3]) * sizeof(float);
 }
 
+/* DeepID2MaxPool2x2Grad (x, dy -> dx) and DeepID2MaxPool2x2BiasReluGrad
+ * (x, y, dy -> dx, dz): told apart by their number of inputs. */
 static void pool_grad_compute(void *kernel, TF_OpKernelContext *ctx) {
   (void)kernel;
   TF_Status *status = TF_NewStatus();
-  TF_Tensor *in[2] = {NULL, NULL}, *dx = NULL;
+  TF_Tensor *in[3] = {NULL, NULL, NULL}, *dx = NULL, *dz = NULL;
   int64_t dims[4], pooled[4];
-  get_inputs(ctx, in, 2, status);
+  const int relu = TF_NumInputs(ctx) == 3;
+  const char *op = relu ? "DeepID2MaxPool2x2BiasReluGrad" : "DeepID2MaxPool2x2Grad";
+  char shapes[160];
+  snprintf(shapes, sizeof shapes, "%s: %s must be [N, H/2, W/2, C] of x's [N, H, W, C]",
+           op, relu ? "y and dy" : "dy");
+  get_inputs(ctx, in, relu ? 3 : 2, status);
   if (TF_GetCode(status) != TF_OK) goto done;
-  if (!pool_dims(in[0], dims, pooled, "DeepID2MaxPool2x2Grad", status) ||
-      !has_dims(in[1], pooled,
-                "DeepID2MaxPool2x2Grad: dy must be [N, H/2, W/2, C] of x's "
-                "[N, H, W, C]",
-                status)) {
+  if (!pool_dims(in[0], dims, pooled, op, status) ||
+      !has_dims(in[1], pooled, shapes, status) ||
+      (relu && !has_dims(in[2], pooled, shapes, status))) {
     goto done;
   }
   dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, float_bytes(dims), status);
+  if (relu && TF_GetCode(status) == TF_OK) {
+    dz = TF_AllocateOutput(ctx, 1, TF_FLOAT, pooled, 4, float_bytes(pooled),
+                           status);
+  }
   if (TF_GetCode(status) != TF_OK || float_bytes(dims) == 0) goto done;
   const struct job proto = {
       .x = TF_TensorData(in[0]),
-      .dy = TF_TensorData(in[1]),
+      .y = relu ? TF_TensorData(in[1]) : NULL,
+      .dy = TF_TensorData(in[relu ? 2 : 1]),
       .dx = TF_TensorData(dx),
+      .out = relu ? TF_TensorData(dz) : NULL,
       .h = dims[1],
       .w = dims[2],
       .c = dims[3],
@@ -388,8 +340,9 @@ static void pool_grad_compute(void *kernel, TF_OpKernelContext *ctx) {
 
 done:
   if (TF_GetCode(status) != TF_OK) TF_OpKernelContext_Failure(ctx, status);
-  for (int i = 0; i < 2; i++) TF_DeleteTensor(in[i]);
+  for (int i = 0; i < 3; i++) TF_DeleteTensor(in[i]);
   TF_DeleteTensor(dx);
+  TF_DeleteTensor(dz);
   TF_DeleteStatus(status);
 }
 
@@ -427,48 +380,6 @@ done:
   if (TF_GetCode(status) != TF_OK) TF_OpKernelContext_Failure(ctx, status);
   for (int i = 0; i < 2; i++) TF_DeleteTensor(in[i]);
   TF_DeleteTensor(y);
-  TF_DeleteStatus(status);
-}
-
-static void pool_bias_relu_grad_compute(void *kernel, TF_OpKernelContext *ctx) {
-  (void)kernel;
-  TF_Status *status = TF_NewStatus();
-  TF_Tensor *in[3] = {NULL, NULL, NULL}, *dx = NULL, *dz = NULL;
-  int64_t dims[4], pooled[4];
-  const char *shapes =
-      "DeepID2MaxPool2x2BiasReluGrad: y and dy must be [N, H/2, W/2, C] of "
-      "x's [N, H, W, C]";
-  get_inputs(ctx, in, 3, status);
-  if (TF_GetCode(status) != TF_OK) goto done;
-  if (!pool_dims(in[0], dims, pooled, "DeepID2MaxPool2x2BiasReluGrad",
-                 status) ||
-      !has_dims(in[1], pooled, shapes, status) ||
-      !has_dims(in[2], pooled, shapes, status)) {
-    goto done;
-  }
-  dx = TF_AllocateOutput(ctx, 0, TF_FLOAT, dims, 4, float_bytes(dims), status);
-  if (TF_GetCode(status) == TF_OK) {
-    dz = TF_AllocateOutput(ctx, 1, TF_FLOAT, pooled, 4, float_bytes(pooled),
-                           status);
-  }
-  if (TF_GetCode(status) != TF_OK || float_bytes(dims) == 0) goto done;
-  const struct job proto = {
-      .x = TF_TensorData(in[0]),
-      .y = TF_TensorData(in[1]),
-      .dy = TF_TensorData(in[2]),
-      .dx = TF_TensorData(dx),
-      .out = TF_TensorData(dz),
-      .h = dims[1],
-      .w = dims[2],
-      .c = dims[3],
-  };
-  run_split(pool_bias_relu_grad_rows, &proto, dims[0]);
-
-done:
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelContext_Failure(ctx, status);
-  for (int i = 0; i < 3; i++) TF_DeleteTensor(in[i]);
-  TF_DeleteTensor(dx);
-  TF_DeleteTensor(dz);
   TF_DeleteStatus(status);
 }
 
@@ -543,7 +454,7 @@ __attribute__((constructor)) static void register_kernels(void) {
       register_op("DeepID2MaxPool2x2BiasRelu", fwd_in, fwd_out,
                   pool_bias_relu_shape, pool_bias_relu_compute) &&
       register_op("DeepID2MaxPool2x2BiasReluGrad", grad_in, grad_out,
-                  pool_bias_relu_grad_shape, pool_bias_relu_grad_compute);
+                  pool_bias_relu_grad_shape, pool_grad_compute);
 }
 
 /* For the loader (Deno.dlopen): 1 when the kernels are registered. */
