@@ -54,6 +54,8 @@ export interface BenchResult {
   /** The network measured: trainable parameters and forward multiply-adds per image. */
   parameters: number;
   forward_macs_per_image: number;
+  /** wasm only: the threads XNNPACK ran on (`DEEPID2_WASM_THREADS`). */
+  wasm_threads?: number;
   /** The host: CPU model, the vector extensions that matter here, cores. */
   cpu: string;
   vector_extensions: string[];
@@ -100,6 +102,8 @@ export interface ModelBenchOptions {
   steps: number;
   /** The formulations to run (`initBackend(...).paths`); portable if omitted. */
   paths?: Readonly<FastPaths>;
+  /** wasm: the threads it runs on (`initBackend(...).wasm.threads`), reported. */
+  wasmThreads?: number;
 }
 
 /**
@@ -163,6 +167,7 @@ export async function benchModel(
     paths: Object.entries(net.paths).filter(([, on]) => on).map(([k]) => k),
     parameters,
     forward_macs_per_image: forwardMultiplyAdds(cfg),
+    ...(options.wasmThreads ? { wasm_threads: options.wasmThreads } : {}),
     ...hostInfo(),
     cores: navigator.hardwareConcurrency || 1,
   };
@@ -361,9 +366,9 @@ export function compareRounds(
     ratio(o.extract_img_per_s, peer[i].extract_img_per_s)
   );
   return {
-    compare: `${ours[0].backend} vs pytorch ${peer[0].torch} (${
-      peer[0].threads
-    } thread(s))`,
+    compare: `${ours[0].backend}${
+      ours[0].wasm_threads ? ` (${ours[0].wasm_threads} thread(s))` : ""
+    } vs pytorch ${peer[0].torch} (${peer[0].threads} thread(s))`,
     batch: ours[0].batch,
     ours_train_img_per_s: ours.map((o) => o.train_img_per_s),
     pytorch_train_img_per_s: peer.map((p) => p.train_img_per_s),
@@ -451,7 +456,12 @@ async function main() {
     const ours: BenchResult[] = [], peer: PeerResult[] = [];
     for (let r = 0; r < values.rounds; r++) {
       ours.push(
-        await benchModel({ ...opts, backend: info.name, paths: info.paths }),
+        await benchModel({
+          ...opts,
+          backend: info.name,
+          paths: info.paths,
+          wasmThreads: info.wasm?.threads,
+        }),
       );
       peer.push(
         await benchPytorch(values["vs-pytorch"], {
@@ -474,6 +484,7 @@ async function main() {
     steps: values.steps,
     backend: info.name,
     paths: info.paths,
+    wasmThreads: info.wasm?.threads,
   });
   const extra = values["model-only"]
     ? {}

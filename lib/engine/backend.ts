@@ -11,6 +11,7 @@
 import { tf } from "./tf.ts";
 import { type FastPaths, fastPathsFor } from "./fast_paths.ts";
 import { installWasmKernels } from "./wasm_kernels.ts";
+import { installThreadedWasm, wasmThreadsInfo } from "./wasm_threads.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadNative } from "./native.ts";
@@ -43,6 +44,11 @@ export interface BackendInfo {
    * start-up check (frozen).
    */
   paths: Readonly<FastPaths>;
+  /**
+   * wasm only: the threads XNNPACK runs on (`DEEPID2_WASM_THREADS`, else every
+   * core; see `wasm_threads.ts`), and why it runs one when more were wanted.
+   */
+  wasm?: { threads: number; fallback: string | null };
 }
 
 /** Checks a `--backend` value, with an error that lists the valid ones. */
@@ -109,7 +115,10 @@ export async function initBackend(
       why = await loadNative(name);
       if (why === null) why = await trySet("tensorflow");
     } else {
-      if (name === "wasm") installWasmKernels();
+      if (name === "wasm") {
+        installThreadedWasm();
+        installWasmKernels();
+      }
       why = await trySet(name);
     }
     if (why === null) {
@@ -118,10 +127,16 @@ export async function initBackend(
         ...fastPathsFor(backend),
         ...(backend === "tensorflow" ? await installNativeKernels() : {}),
       });
-      current = { requested: want, backend, name, skipped, paths };
+      const wasm = backend === "wasm" ? wasmThreadsInfo() : undefined;
+      current = { requested: want, backend, name, skipped, paths, wasm };
       if (!options.quiet) {
+        const threads = wasm
+          ? ` (${wasm.threads} thread${wasm.threads === 1 ? "" : "s"}${
+            wasm.fallback ? `: ${wasm.fallback}` : ""
+          })`
+          : "";
         const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
-        console.error(`backend: ${name}${rest}`);
+        console.error(`backend: ${name}${threads}${rest}`);
       }
       return current;
     }

@@ -1,18 +1,27 @@
 /**
- * Faster `Slice` and `MaxPoolGrad` kernels for the wasm backend.
+ * Faster `Slice`, `MaxPoolGrad`, `Sum` and `Identity` kernels for the wasm
+ * backend, each registered over the stock one for the wasm backend only, with
+ * the stock kernel as the fallback for the cases they do not cover.
  *
  * tfjs-backend-wasm 4.22 implements `Slice` in JavaScript on top of
  * `readSync`, which copies the whole input tensor out of the wasm heap on
  * every call; cutting 20 regions out of a 7 MB patch tensor then copies
  * 140 MB. This kernel copies only the requested runs, inside the heap
- * (`copyWithin`, a memmove). Same semantics, registered over the stock one
- * for the wasm backend only; strings fall back to the stock kernel.
+ * (`copyWithin`, a memmove). Same semantics; strings fall back to the stock
+ * kernel.
  *
  * `MaxPoolGrad` for the 2x2, stride-2, valid pooling of DeepID2: the stock
  * wasm kernel took 80 ms on the conv1 map of a batch of 64 (52x44x20); this
  * loop over the heap takes a fraction of it. The gradient goes to the first
  * maximum of each window in row-major order, as the cpu backend does. Other
  * pooling shapes use the stock kernel.
+ *
+ * `Sum` over leading axes (the bias gradients, e.g. [64, 52, 44, 20] to
+ * [20]): the stock kernel first transposes the reduced axes innermost, then
+ * sums each output's elements in order; this loop sums the same elements in
+ * the same order, in float32, without the transpose (bit for bit the same,
+ * `wasm_kernels_test.ts`). `Identity` shares its input's data, as the cpu
+ * backend's does, where the stock kernel copies it.
  *
  * @module
  */
@@ -21,6 +30,7 @@ import { tf } from "./tf.ts";
 interface WasmBackendInternals {
   dataIdMap: { get(id: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: string): tf.TensorInfo;
+  incRef(dataId: unknown): void;
   wasm: { HEAPU8: Uint8Array };
 }
 
@@ -31,12 +41,73 @@ export function installWasmKernels(): void {
   if (installed) return;
   const stock = tf.getKernel("Slice", "wasm");
   const stockPool = tf.getKernel("MaxPoolGrad", "wasm");
-  if (!stock || !stockPool) return;
+  const stockSum = tf.getKernel("Sum", "wasm");
+  if (!stock || !stockPool || !stockSum) return;
   installed = true;
+  tf.unregisterKernel("Identity", "wasm");
+  tf.registerKernel({
+    kernelName: "Identity",
+    backendName: "wasm",
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  tf.unregisterKernel("Sum", "wasm");
+  tf.registerKernel({
+    kernelName: "Sum",
+    backendName: "wasm",
+    // The stock kernel, our fallback, binds its wasm function here.
+    setupFunc: stockSum.setupFunc,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const { axis, keepDims } = args.attrs as unknown as {
+        axis: number | number[];
+        keepDims: boolean;
+      };
+      const rank = x.shape.length;
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+      const k = axes.length;
+      // Only a sum over leading axes [0, k) (a bias gradient), in float32.
+      if (
+        x.dtype !== "float32" || k === 0 || k === rank ||
+        axes.some((a, i) => a !== i)
+      ) {
+        return stockSum.kernelFunc(args);
+      }
+      const backend = args.backend as unknown as WasmBackendInternals;
+      const kept = x.shape.slice(k);
+      const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+      const out = backend.makeOutput(shape, "float32");
+      const cols = tf.util.sizeFromShape(kept);
+      const rows = tf.util.sizeFromShape(x.shape) / cols;
+      const buf = backend.wasm.HEAPU8.buffer;
+      const src = new Float32Array(
+        buf,
+        backend.dataIdMap.get(x.dataId).memoryOffset,
+        rows * cols,
+      );
+      const acc = new Float32Array(
+        buf,
+        backend.dataIdMap.get(out.dataId).memoryOffset,
+        cols,
+      );
+      acc.fill(0);
+      // Each column summed from the first row to the last, each step rounded
+      // to float32 by the store: the order and rounding of the stock kernel,
+      // which transposes the reduced axes innermost and sums them in order.
+      for (let r = 0, i = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++, i++) acc[c] += src[i];
+      }
+      return out;
+    },
+  });
   tf.unregisterKernel("MaxPoolGrad", "wasm");
   tf.registerKernel({
     kernelName: "MaxPoolGrad",
     backendName: "wasm",
+    setupFunc: stockPool.setupFunc,
     kernelFunc: (args) => {
       const { dy, input } = args.inputs as {
         dy: tf.TensorInfo;

@@ -33,3 +33,48 @@ Deno.test("wasm Slice override equals the cpu backend on every rank and offset p
   assertStrict.equal(ints.dtype, "int32");
   assertStrict.deepEqual(Array.from(await ints.data()), [3, 4]);
 });
+
+Deno.test("wasm Sum override: a sum over leading axes has the stock kernel's bits; other sums run the stock kernel", async () => {
+  await useBackend("wasm");
+  // Values over many magnitudes, so that another order of summation shows.
+  const x = tf.tidy(() =>
+    tf.randomNormal([16, 13, 11, 20], 0, 3, "float32", 5).mul(
+      tf.randomUniform([16, 13, 11, 20], -8, 8, "float32", 6).exp(),
+    )
+  );
+  const ours = tf.sum(x, [0, 1, 2]);
+  // The same sums with the reduced axes innermost: the stock kernel, in order.
+  const stock = tf.sum(tf.transpose(x, [3, 0, 1, 2]), [1, 2, 3]);
+  assertStrict.deepEqual(
+    new Uint32Array((await ours.data()).buffer),
+    new Uint32Array((await stock.data()).buffer),
+  );
+  const kept = tf.sum(x, [0, 1], true);
+  assertStrict.deepEqual(kept.shape, [1, 1, 11, 20]);
+  const last = tf.sum(tf.tensor2d([[1, 2], [3, 4]]), 1);
+  assertStrict.deepEqual(Array.from(await last.data()), [3, 7]);
+  const ints = tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0);
+  assertStrict.deepEqual(Array.from(await ints.data()), [4, 6]);
+});
+
+Deno.test("wasm Identity shares its input's data; MaxPoolGrad falls back to the stock kernel off 2x2", async () => {
+  await useBackend("wasm");
+  const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const b = tf.clone(a);
+  a.dispose();
+  assertStrict.deepEqual(Array.from(await b.data()), [1, 2, 3, 4]);
+  const grads: number[][] = [];
+  for (const name of ["cpu", "wasm"] as const) {
+    await useBackend(name);
+    // Distinct values (151 is prime): no ties, whose winner differs.
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => (i * 37) % 151),
+      [2, 5, 5, 3],
+    );
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.maxPool(t as tf.Tensor4D, 3, 1, "valid").sum()
+    )(x);
+    grads.push(Array.from(await g.data()));
+  }
+  assertStrict.deepEqual(grads[1], grads[0]);
+});
