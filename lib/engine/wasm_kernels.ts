@@ -26,6 +26,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import { copySliceRuns, maxPoolGrad2x2, sumColumns } from "./heap_loops.ts";
 
 interface WasmBackendInternals {
   dataIdMap: { get(id: unknown): { memoryOffset: number } };
@@ -93,13 +94,10 @@ export function installWasmKernels(): void {
         backend.dataIdMap.get(out.dataId).memoryOffset,
         cols,
       );
-      acc.fill(0);
       // Each column summed from the first row to the last, each step rounded
       // to float32 by the store: the order and rounding of the stock kernel,
       // which transposes the reduced axes innermost and sums them in order.
-      for (let r = 0, i = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++, i++) acc[c] += src[i];
-      }
+      sumColumns(src, acc, rows, cols, 0, cols);
       return out;
     },
   });
@@ -136,48 +134,16 @@ export function installWasmKernels(): void {
       const out = backend.makeOutput(input.shape, "float32");
       const buf = backend.wasm.HEAPU8.buffer;
       const n = b * h * w * c;
-      const x = new Float32Array(
-        buf,
-        backend.dataIdMap.get(input.dataId).memoryOffset,
-        n,
+      const offsets = [input, dy, out].map((t) =>
+        backend.dataIdMap.get(t.dataId).memoryOffset
       );
-      const g = new Float32Array(
-        buf,
-        backend.dataIdMap.get(dy.dataId).memoryOffset,
-        b * oh * ow * c,
-      );
-      const dx = new Float32Array(
-        buf,
-        backend.dataIdMap.get(out.dataId).memoryOffset,
-        n,
-      );
-      dx.fill(0);
-      const row = w * c;
-      let k = 0;
-      for (let bi = 0; bi < b; bi++) {
-        for (let i = 0; i < oh; i++) {
-          for (let j = 0; j < ow; j++) {
-            const p0 = ((bi * h + 2 * i) * w + 2 * j) * c;
-            for (let ch = 0; ch < c; ch++, k++) {
-              let best = p0 + ch;
-              let v = x[best];
-              const p1 = best + c;
-              const p2 = best + row;
-              const p3 = p2 + c;
-              if (x[p1] > v) {
-                best = p1;
-                v = x[p1];
-              }
-              if (x[p2] > v) {
-                best = p2;
-                v = x[p2];
-              }
-              if (x[p3] > v) best = p3;
-              dx[best] += g[k];
-            }
-          }
-        }
-      }
+      const x = new Float32Array(buf, offsets[0], n);
+      const g = new Float32Array(buf, offsets[1], b * oh * ow * c);
+      const dx = new Float32Array(buf, offsets[2], n);
+      // Rows and columns in no window (odd sizes) keep this 0.
+      if (h % 2 !== 0 || w % 2 !== 0) dx.fill(0);
+      const shape = [b, h, w, c] as const;
+      maxPoolGrad2x2(x, g, dx, shape, 0, b);
       return out;
     },
   });
@@ -215,27 +181,11 @@ export function installWasmKernels(): void {
         k--;
         run *= s[k];
       }
-      const strides = tf.util.computeStrides(shape); // element strides, rank - 1
-      const stride = (d: number) => (d === rank - 1 ? 1 : strides[d]);
+      const strides = [...tf.util.computeStrides(shape), 1]; // elements
       let base = 0;
-      for (let d = 0; d <= k; d++) base += b[d] * stride(d);
-      const runBytes = run * bytes;
-      // Iterate over the indices of dimensions 0..k-1.
-      const idx = new Array(k).fill(0);
-      let outOffset = dst;
-      for (;;) {
-        let off = base;
-        for (let d = 0; d < k; d++) off += idx[d] * stride(d);
-        heap.copyWithin(
-          outOffset,
-          src + off * bytes,
-          src + off * bytes + runBytes,
-        );
-        outOffset += runBytes;
-        let d = k - 1;
-        while (d >= 0 && ++idx[d] === s[d]) idx[d--] = 0;
-        if (d < 0) break;
-      }
+      for (let d = 0; d <= k; d++) base += b[d] * strides[d];
+      const runs = { src, dst, bytes, strides, base, size: s, k, run };
+      copySliceRuns(heap, runs, 0, k === 0 ? 1 : s[0]);
       return out;
     },
   });
