@@ -37,156 +37,143 @@ interface WasmBackendInternals {
 
 let installed = false;
 
+/**
+ * Registers `kernelFunc` over the stock wasm kernel `stock`, keeping its
+ * setup function (it binds the wasm function our fallback to it calls).
+ */
+function override(stock: tf.KernelConfig, kernelFunc: tf.KernelFunc): void {
+  tf.unregisterKernel(stock.kernelName, "wasm");
+  tf.registerKernel({ ...stock, kernelFunc });
+}
+
+/** A float32 view of `n` elements of tensor `t`'s data on the wasm heap. */
+function heapF32(
+  backend: WasmBackendInternals,
+  t: tf.TensorInfo,
+  n: number,
+): Float32Array {
+  return new Float32Array(
+    backend.wasm.HEAPU8.buffer,
+    backend.dataIdMap.get(t.dataId).memoryOffset,
+    n,
+  );
+}
+
 /** Registers the fast kernels for the wasm backend (idempotent). */
 export function installWasmKernels(): void {
   if (installed) return;
-  const stock = tf.getKernel("Slice", "wasm");
+  const stockSlice = tf.getKernel("Slice", "wasm");
   const stockPool = tf.getKernel("MaxPoolGrad", "wasm");
   const stockSum = tf.getKernel("Sum", "wasm");
-  if (!stock || !stockPool || !stockSum) return;
+  const stockIdentity = tf.getKernel("Identity", "wasm");
+  if (!stockSlice || !stockPool || !stockSum || !stockIdentity) return;
   installed = true;
-  tf.unregisterKernel("Identity", "wasm");
-  tf.registerKernel({
-    kernelName: "Identity",
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  override(stockIdentity, (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    (args.backend as unknown as WasmBackendInternals).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
-  tf.unregisterKernel("Sum", "wasm");
-  tf.registerKernel({
-    kernelName: "Sum",
-    backendName: "wasm",
-    // The stock kernel, our fallback, binds its wasm function here.
-    setupFunc: stockSum.setupFunc,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      const { axis, keepDims } = args.attrs as unknown as {
-        axis: number | number[];
-        keepDims: boolean;
-      };
-      const rank = x.shape.length;
-      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-      const k = axes.length;
-      // Only a sum over leading axes [0, k) (a bias gradient), in float32.
-      if (
-        x.dtype !== "float32" || k === 0 || k === rank ||
-        axes.some((a, i) => a !== i)
-      ) {
-        return stockSum.kernelFunc(args);
-      }
-      const backend = args.backend as unknown as WasmBackendInternals;
-      const kept = x.shape.slice(k);
-      const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
-      const out = backend.makeOutput(shape, "float32");
-      const cols = tf.util.sizeFromShape(kept);
-      const rows = tf.util.sizeFromShape(x.shape) / cols;
-      const buf = backend.wasm.HEAPU8.buffer;
-      const src = new Float32Array(
-        buf,
-        backend.dataIdMap.get(x.dataId).memoryOffset,
-        rows * cols,
-      );
-      const acc = new Float32Array(
-        buf,
-        backend.dataIdMap.get(out.dataId).memoryOffset,
-        cols,
-      );
-      // Each column summed from the first row to the last, each step rounded
-      // to float32 by the store: the order and rounding of the stock kernel,
-      // which transposes the reduced axes innermost and sums them in order.
-      sumColumns(src, acc, rows, cols, 0, cols);
-      return out;
-    },
+  override(stockSum, (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const k = axes.length;
+    // Only a sum over leading axes [0, k) (a bias gradient), in float32.
+    if (
+      x.dtype !== "float32" || k === 0 || k === rank ||
+      axes.some((a, i) => a !== i)
+    ) {
+      return stockSum.kernelFunc(args);
+    }
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const kept = x.shape.slice(k);
+    const shape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+    const out = backend.makeOutput(shape, "float32");
+    const cols = tf.util.sizeFromShape(kept);
+    const rows = tf.util.sizeFromShape(x.shape) / cols;
+    const src = heapF32(backend, x, rows * cols);
+    const acc = heapF32(backend, out, cols);
+    // Each column summed from the first row to the last, each step rounded
+    // to float32 by the store: the order and rounding of the stock kernel,
+    // which transposes the reduced axes innermost and sums them in order.
+    sumColumns(src, acc, rows, cols, 0, cols);
+    return out;
   });
-  tf.unregisterKernel("MaxPoolGrad", "wasm");
-  tf.registerKernel({
-    kernelName: "MaxPoolGrad",
-    backendName: "wasm",
-    setupFunc: stockPool.setupFunc,
-    kernelFunc: (args) => {
-      const { dy, input } = args.inputs as {
-        dy: tf.TensorInfo;
-        input: tf.TensorInfo;
-      };
-      const a = args.attrs as unknown as {
-        filterSize: number | number[];
-        strides: number | number[];
-        pad: unknown;
-        dimRoundingMode?: string;
-      };
-      const two = (
-        v: number | number[],
-      ) => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
-      if (
-        !two(a.filterSize) || !two(a.strides) || a.pad !== "valid" ||
-        input.dtype !== "float32" ||
-        input.shape.length !== 4
-      ) {
-        return stockPool.kernelFunc(args);
-      }
-      const backend = args.backend as unknown as WasmBackendInternals;
-      const [b, h, w, c] = input.shape;
-      const oh = Math.floor(h / 2);
-      const ow = Math.floor(w / 2);
-      const out = backend.makeOutput(input.shape, "float32");
-      const buf = backend.wasm.HEAPU8.buffer;
-      const n = b * h * w * c;
-      const offsets = [input, dy, out].map((t) =>
-        backend.dataIdMap.get(t.dataId).memoryOffset
-      );
-      const x = new Float32Array(buf, offsets[0], n);
-      const g = new Float32Array(buf, offsets[1], b * oh * ow * c);
-      const dx = new Float32Array(buf, offsets[2], n);
-      // Rows and columns in no window (odd sizes) keep this 0.
-      if (h % 2 !== 0 || w % 2 !== 0) dx.fill(0);
-      const shape = [b, h, w, c] as const;
-      maxPoolGrad2x2(x, g, dx, shape, 0, b);
-      return out;
-    },
+  override(stockPool, (args) => {
+    const { dy, input } = args.inputs as {
+      dy: tf.TensorInfo;
+      input: tf.TensorInfo;
+    };
+    const a = args.attrs as unknown as {
+      filterSize: number | number[];
+      strides: number | number[];
+      pad: unknown;
+      dimRoundingMode?: string;
+    };
+    const two = (
+      v: number | number[],
+    ) => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
+    if (
+      !two(a.filterSize) || !two(a.strides) || a.pad !== "valid" ||
+      input.dtype !== "float32" ||
+      input.shape.length !== 4
+    ) {
+      return stockPool.kernelFunc(args);
+    }
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const [b, h, w, c] = input.shape;
+    const oh = Math.floor(h / 2);
+    const ow = Math.floor(w / 2);
+    const out = backend.makeOutput(input.shape, "float32");
+    const n = b * h * w * c;
+    const x = heapF32(backend, input, n);
+    const g = heapF32(backend, dy, b * oh * ow * c);
+    const dx = heapF32(backend, out, n);
+    // Rows and columns in no window (odd sizes) keep this 0.
+    if (h % 2 !== 0 || w % 2 !== 0) dx.fill(0);
+    const shape = [b, h, w, c] as const;
+    maxPoolGrad2x2(x, g, dx, shape, 0, b);
+    return out;
   });
-  tf.unregisterKernel("Slice", "wasm");
-  tf.registerKernel({
-    kernelName: "Slice",
-    backendName: "wasm",
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === "string") return stock.kernelFunc(args);
-      const { begin, size } = args.attrs as unknown as {
-        begin: number[];
-        size: number[];
-      };
-      const backend = args.backend as unknown as WasmBackendInternals;
-      const [b, s] = tf.slice_util.parseSliceParams(
-        x as tf.Tensor,
-        begin,
-        size,
-      );
-      const out = backend.makeOutput(s, x.dtype);
-      const n = tf.util.sizeFromShape(s);
-      if (n === 0) return out;
-      // Read offsets and the heap only after makeOutput (it may grow memory).
-      const heap = backend.wasm.HEAPU8;
-      const src = backend.dataIdMap.get(x.dataId).memoryOffset;
-      const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
-      const bytes = tf.util.bytesPerElement(x.dtype);
-      const shape = x.shape;
-      const rank = shape.length;
-      // Merge trailing dimensions that are taken whole into one run.
-      let k = rank - 1;
-      let run = s[k];
-      while (k > 0 && s[k] === shape[k] && b[k] === 0) {
-        k--;
-        run *= s[k];
-      }
-      const strides = [...tf.util.computeStrides(shape), 1]; // elements
-      let base = 0;
-      for (let d = 0; d <= k; d++) base += b[d] * strides[d];
-      const runs = { src, dst, bytes, strides, base, size: s, k, run };
-      copySliceRuns(heap, runs, 0, k === 0 ? 1 : s[0]);
-      return out;
-    },
+  override(stockSlice, (args) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === "string") return stockSlice.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as {
+      begin: number[];
+      size: number[];
+    };
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const [b, s] = tf.slice_util.parseSliceParams(
+      x as tf.Tensor,
+      begin,
+      size,
+    );
+    const out = backend.makeOutput(s, x.dtype);
+    const n = tf.util.sizeFromShape(s);
+    if (n === 0) return out;
+    // Read offsets and the heap only after makeOutput (it may grow memory).
+    const heap = backend.wasm.HEAPU8;
+    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
+    const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const bytes = tf.util.bytesPerElement(x.dtype);
+    const shape = x.shape;
+    const rank = shape.length;
+    // Merge trailing dimensions that are taken whole into one run.
+    let k = rank - 1;
+    let run = s[k];
+    while (k > 0 && s[k] === shape[k] && b[k] === 0) {
+      k--;
+      run *= s[k];
+    }
+    const strides = [...tf.util.computeStrides(shape), 1]; // elements
+    let base = 0;
+    for (let d = 0; d <= k; d++) base += b[d] * strides[d];
+    const runs = { src, dst, bytes, strides, base, size: s, k, run };
+    copySliceRuns(heap, runs, 0, k === 0 ? 1 : s[0]);
+    return out;
   });
 }
