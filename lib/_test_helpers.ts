@@ -10,7 +10,7 @@ import { type FastPaths, fastPathsFor } from "./engine/fast_paths.ts";
 import { installNativeKernels } from "./engine/native_kernels.ts";
 import { Rng } from "./base/rng.ts";
 import { tf } from "./engine/tf.ts";
-import { installWasmKernels } from "./engine/wasm_kernels.ts";
+import { installWasmKernels, installWasmSimd } from "./engine/wasm_kernels.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 
@@ -19,6 +19,8 @@ export async function useBackend(name: "cpu" | "wasm"): Promise<void> {
   if (name === "wasm") installWasmKernels();
   await activateBackend(name);
   assertStrict.equal(tf.getBackend(), name);
+  // Our wasm kernels' SIMD loops, as initBackend loads them.
+  if (name === "wasm") assertStrict.equal(await installWasmSimd(), null);
 }
 
 /** Asserts a condition with a message. */

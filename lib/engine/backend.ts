@@ -10,7 +10,7 @@
  */
 import { tf } from "./tf.ts";
 import { type FastPaths, fastPathsFor } from "./fast_paths.ts";
-import { installWasmKernels } from "./wasm_kernels.ts";
+import { installWasmKernels, installWasmSimd } from "./wasm_kernels.ts";
 import { installThreadedWasm, wasmThreadsInfo } from "./wasm_threads.ts";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
@@ -46,9 +46,11 @@ export interface BackendInfo {
   paths: Readonly<FastPaths>;
   /**
    * wasm only: the threads XNNPACK runs on (`DEEPID2_WASM_THREADS`, else every
-   * core; see `wasm_threads.ts`), and why it runs one when more were wanted.
+   * core; see `wasm_threads.ts`), and why it runs one when more were wanted;
+   * why our kernels' SIMD loops do not run (`heap_simd.ts`; null when they
+   * do: without them the JavaScript loops give the same values).
    */
-  wasm?: { threads: number; fallback: string | null };
+  wasm?: { threads: number; fallback: string | null; simd: string | null };
 }
 
 /** Checks a `--backend` value, with an error that lists the valid ones. */
@@ -127,13 +129,15 @@ export async function initBackend(
         ...fastPathsFor(backend),
         ...(backend === "tensorflow" ? await installNativeKernels() : {}),
       });
-      const wasm = backend === "wasm" ? wasmThreadsInfo() : undefined;
+      const wasm = backend === "wasm"
+        ? { ...wasmThreadsInfo(), simd: await installWasmSimd() }
+        : undefined;
       current = { requested: want, backend, name, skipped, paths, wasm };
       if (!options.quiet) {
         const threads = wasm
           ? ` (${wasm.threads} thread${wasm.threads === 1 ? "" : "s"}${
             wasm.fallback ? `: ${wasm.fallback}` : ""
-          })`
+          }${wasm.simd ? `; JavaScript loops: ${wasm.simd}` : ""})`
           : "";
         const rest = skipped.length ? ` (skipped: ${skipped.join("; ")})` : "";
         console.error(`backend: ${name}${threads}${rest}`);

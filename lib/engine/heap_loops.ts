@@ -136,3 +136,34 @@ export function copySliceRuns(
     if (d === 0 && ++idx[0] === o1) break;
   }
 }
+
+/**
+ * A transpose in its fewest axes: axes of size 1 dropped, and input axes
+ * that stay next to each other, in order, merged into one (`[64, 52, 44, 20]`
+ * by `[1, 2, 0, 3]` is `[64, 2288, 20]` by `[1, 0, 2]`). The output's
+ * elements are in the same order as the full transpose's.
+ */
+export function simplifyTranspose(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const kept = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const renumber = new Map(kept.map((axis, i) => [axis, i]));
+  const sizes = kept.map((i) => shape[i]);
+  const order = perm.filter((p) => shape[p] !== 1).map((p) => renumber.get(p)!);
+  // Groups of input axes in output order: [first axis, last axis].
+  const groups: [number, number][] = [];
+  for (const p of order) {
+    const last = groups[groups.length - 1];
+    if (last && p === last[1] + 1) last[1] = p;
+    else groups.push([p, p]);
+  }
+  const byInput = [...groups].sort((a, b) => a[0] - b[0]);
+  const merged = byInput.map(([a, b]) =>
+    sizes.slice(a, b + 1).reduce((x, y) => x * y, 1)
+  );
+  return {
+    shape: merged,
+    perm: groups.map((g) => byInput.indexOf(g)),
+  };
+}

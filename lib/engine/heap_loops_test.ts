@@ -1,5 +1,10 @@
 import assertStrict from "node:assert/strict";
-import { copySliceRuns, maxPoolGrad2x2, sumColumns } from "./heap_loops.ts";
+import {
+  copySliceRuns,
+  maxPoolGrad2x2,
+  simplifyTranspose,
+  sumColumns,
+} from "./heap_loops.ts";
 import { Rng } from "../base/rng.ts";
 
 function randoms(n: number, seed: number): Float32Array {
@@ -99,4 +104,23 @@ Deno.test("copySliceRuns: a slice copied in two parts of its first dimension equ
     Array.from(new Float32Array(heap.buffer, dst, 180)),
     Array.from({ length: 180 }, (_, i) => 90 + i),
   );
+});
+
+Deno.test("simplifyTranspose: drops size-1 axes and merges input axes that stay together", () => {
+  const cases: [number[], number[], number[], number[]][] = [
+    [[64, 52, 44, 20], [1, 2, 0, 3], [64, 2288, 20], [1, 0, 2]],
+    [[64, 55, 47, 3], [3, 1, 2, 0], [64, 2585, 3], [2, 1, 0]],
+    [[256, 360], [1, 0], [256, 360], [1, 0]],
+    [[3, 3, 20, 40], [0, 1, 3, 2], [9, 20, 40], [0, 2, 1]],
+    [[2, 3, 4], [0, 1, 2], [24], [0]],
+    [[2, 1, 4], [2, 1, 0], [2, 4], [1, 0]],
+    [[1, 1], [1, 0], [], []],
+    [[2, 3, 4, 5], [2, 3, 0, 1], [6, 20], [1, 0]],
+  ];
+  for (const [shape, perm, s, p] of cases) {
+    assertStrict.deepEqual(simplifyTranspose(shape, perm), {
+      shape: s,
+      perm: p,
+    }, `${shape} by ${perm}`);
+  }
 });

@@ -78,3 +78,44 @@ Deno.test("wasm Identity shares its input's data; MaxPoolGrad falls back to the 
   }
   assertStrict.deepEqual(grads[1], grads[0]);
 });
+
+Deno.test("wasm Concat and Transpose overrides equal the cpu backend bit for bit on every axis and permutation pattern", async () => {
+  const concats: [number[][], number][] = [
+    [[[4, 5, 6, 7], [4, 5, 6, 3]], 3],
+    [[[4, 5, 6, 7], [4, 2, 6, 7], [4, 1, 6, 7]], 1],
+    [[[2, 3], [5, 3]], 0],
+    [[[2, 0], [2, 3], [2, 1]], 1],
+  ];
+  const transposes: [number[], number[]][] = [
+    [[12, 8], [1, 0]], // 2-D, whole tiles
+    [[5, 7], [1, 0]], // edges: the stock kernel
+    [[8, 9, 6, 4], [1, 2, 0, 3]], // the last axis stays
+    [[8, 7, 5, 4], [3, 1, 2, 0]], // [A, M, B] by [2, 1, 0]
+    [[3, 3, 8, 4], [0, 1, 3, 2]], // [N, R, C] by [0, 2, 1]
+    [[2, 3, 4, 5, 6], [4, 0, 2, 1, 3]], // not covered: the stock kernel
+    [[1, 8, 1, 4], [2, 3, 0, 1]], // size-1 axes
+    [[6], [0]],
+  ];
+  const values = (shape: number[], seed: number) =>
+    tf.tidy(() => tf.randomNormal(shape, 0, 1, "float32", seed));
+  const results: Uint32Array[][] = [];
+  for (const name of ["cpu", "wasm"] as const) {
+    await useBackend(name);
+    const got: Uint32Array[] = [];
+    concats.forEach(([shapes, axis], i) => {
+      const xs = shapes.map((s, j) => values(s, 10 * i + j + 1));
+      got.push(new Uint32Array(tf.concat(xs, axis).dataSync().buffer));
+    });
+    transposes.forEach(([shape, perm], i) => {
+      const t = tf.transpose(values(shape, 100 + i), perm);
+      assertStrict.deepEqual(t.shape, perm.map((a) => shape[a]));
+      got.push(new Uint32Array(t.dataSync().buffer));
+    });
+    const ints = tf.transpose(tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32"));
+    got.push(new Uint32Array(ints.dataSync().buffer));
+    results.push(got);
+  }
+  results[1].forEach((r, i) =>
+    assertStrict.deepEqual(r, results[0][i], `case ${i}`)
+  );
+});
