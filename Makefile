@@ -39,11 +39,13 @@ deno:
 	fi
 
 # The native TensorFlow backend (--backend tensorflow / tensorflow-gpu) in
-# .tensorflow/ (ignored): the package's own install, or libtensorflow 2.9.1 from
-# TensorFlow's wheel on PyPI when its download host is unreachable. Idempotent.
-# `make tensorflow LIBTENSORFLOW=2.18.0` (CPU only) builds against the 2.18.0
-# wheel instead (README, "Speed"); the committed results use 2.9.1.
-LIBTENSORFLOW ?= 2.9.1
+# .tensorflow/ (ignored), idempotent: the CPU backend with libtensorflow
+# 2.18.0 from TensorFlow's wheel on PyPI and our own kernels
+# (lib/engine/native/); `make tensorflow LIBTENSORFLOW=2.9.1` builds it
+# against 2.9.1 (the package's own install where its download host is
+# reachable, else the 2.9.1 wheel) instead. The GPU backend runs 2.9.1
+# (README, "The native TensorFlow backend").
+LIBTENSORFLOW ?= 2.18.0
 tensorflow: deno
 	LIBTENSORFLOW=$(LIBTENSORFLOW) DENO=$(DENO) bash lib/engine/native/build.sh cpu
 

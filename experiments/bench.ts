@@ -36,6 +36,7 @@ import {
   extractFeatures,
 } from "../lib/nn/model.ts";
 import { forwardMultiplyAdds } from "../lib/nn/cost.ts";
+import { productsIsa } from "../lib/engine/native_kernels.ts";
 import { Rng } from "../lib/base/rng.ts";
 import { tf } from "../lib/engine/tf.ts";
 import { DEFAULT_TRAIN, train } from "../lib/train/train.ts";
@@ -56,6 +57,11 @@ export interface BenchResult {
   forward_macs_per_image: number;
   /** wasm only: the threads XNNPACK ran on (`DEEPID2_WASM_THREADS`). */
   wasm_threads?: number;
+  /**
+   * tensorflow only: the vector path of our own kernels
+   * (`lib/engine/native/`: avx512, avx2 or scalar; `DEEPID2_KERNEL_ISA`).
+   */
+  kernels_isa?: string;
   /** The host: CPU model, the vector extensions that matter here, cores. */
   cpu: string;
   vector_extensions: string[];
@@ -168,6 +174,7 @@ export async function benchModel(
     parameters,
     forward_macs_per_image: forwardMultiplyAdds(cfg),
     ...(options.wasmThreads ? { wasm_threads: options.wasmThreads } : {}),
+    ...(productsIsa() ? { kernels_isa: productsIsa()! } : {}),
     ...hostInfo(),
     cores: navigator.hardwareConcurrency || 1,
   };

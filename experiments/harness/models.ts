@@ -184,9 +184,10 @@ export async function modelPlan(
 
 /**
  * The backend as a model key names it: its name, and for the native backends
- * the libtensorflow version when it is not the pinned 2.9.1 (`make tensorflow
- * LIBTENSORFLOW=2.18.0`), so that models trained on another library, whose
- * kernels round differently, are never reused (keys of 2.9.1 stay as before).
+ * the libtensorflow version when it is not 2.9.1 (the CPU backend's 2.18.0
+ * by default; 2.9.1's keys predate the version's being named), so that
+ * models trained on another library, whose kernels round differently, are
+ * never reused.
  */
 export function backendKey(
   name: string,

@@ -97,7 +97,7 @@ Deno.test("validate: learning-curve numbers come from the validation pairs only"
   }
 });
 
-Deno.test("backendKey: the native backends name their libtensorflow when it is not the pinned 2.9.1", () => {
+Deno.test("backendKey: the native backends name their libtensorflow when it is not 2.9.1", () => {
   assertStrict.equal(backendKey("tensorflow", "2.9.1"), "tensorflow");
   assertStrict.equal(backendKey("tensorflow-gpu", "2.9.1"), "tensorflow-gpu");
   assertStrict.equal(backendKey("tensorflow", "2.18.0"), "tensorflow@2.18.0");

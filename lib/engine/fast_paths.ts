@@ -39,10 +39,14 @@ export interface FastPaths {
   readonly gatherPatches: boolean;
   /** conv1/conv2's per-channel bias added after max-pooling (`lib/nn/model.ts`). */
   readonly biasAfterPool: boolean;
+  /** The locally shared and fully connected layers (product, bias, ReLU) by our own kernels (`lib/engine/native/products.c`). */
+  readonly ownProducts: boolean;
   /** The joint loss and its gradient computed on the host (`lib/train/joint_loss.ts`). */
   readonly hostLoss: boolean;
   /** SGD on TensorFlow resource variables, updated in place (`lib/engine/native_sgd.ts`). */
   readonly nativeSgd: boolean;
+  /** That update by one kernel of our own for all parameters (`lib/engine/native/sgd.c`). */
+  readonly ownSgd: boolean;
 }
 
 /** Every switch off: tfjs ops and the wasm-friendly formulations, on any backend. */
@@ -56,8 +60,10 @@ export const PORTABLE: Readonly<FastPaths> = Object.freeze({
   mklTranspose: false,
   gatherPatches: false,
   biasAfterPool: false,
+  ownProducts: false,
   hostLoss: false,
   nativeSgd: false,
+  ownSgd: false,
 });
 
 /**

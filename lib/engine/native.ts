@@ -1,9 +1,10 @@
 /**
  * Loading the native TensorFlow backends (tfjs-node, tfjs-node-gpu).
  *
- * They are Node-API addons that need libtensorflow 2.9.1 (the CPU build can
- * also be built against 2.18.0: `make tensorflow LIBTENSORFLOW=2.18.0`, whose
- * models get their own cache keys); `make tensorflow` /
+ * They are Node-API addons built for libtensorflow 2.9.1; the CPU build runs
+ * 2.18.0 by default (tfjs-node 4.22's binding builds against it; `make
+ * tensorflow LIBTENSORFLOW=2.9.1` for 2.9.1; models of each library get
+ * their own cache keys), the GPU build 2.9.1; `make tensorflow` /
  * `make tensorflow-gpu` (`lib/engine/native/build.sh`) install them into
  * `.tensorflow/cpu/` and `.tensorflow/gpu/`, either through the package's own
  * install script or, where its download host is out of reach, with
@@ -16,9 +17,9 @@
  * the same tfjs-core instance as `lib/engine/tf.ts`; that is checked here.
  *
  * Only one libtensorflow can live in a process (both builds have the same
- * sonames): once the GPU build is loaded it also serves `tensorflow` (its CPU
- * kernels are the same TensorFlow 2.9.1), and the CPU build cannot be swapped
- * for the GPU one.
+ * sonames): once the GPU build is loaded it also serves `tensorflow` (with
+ * TensorFlow 2.9.1's CPU kernels, and without our own), and the CPU build
+ * cannot be swapped for the GPU one.
  *
  * @module
  */
@@ -38,7 +39,7 @@ export interface NativeManifest {
   packageDir: string;
   /** tfjs version (4.22.0). */
   tfjs: string;
-  /** libtensorflow version (2.9.1, or 2.18.0 for the CPU build). */
+  /** libtensorflow version (2.18.0 or 2.9.1 for the CPU build, 2.9.1 for the GPU one). */
   libtensorflow: string;
   /** `npm` (the package's install script) or `wheel` (libtensorflow from PyPI). */
   route: string;

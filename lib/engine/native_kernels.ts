@@ -56,6 +56,7 @@
  * @module
  */
 import {
+  boolAttr,
   execute,
   floatAttr,
   int32Attr,
@@ -80,12 +81,17 @@ export const SCATTER_PATCHES = "DeepID2ScatterPatches";
 export const MAX_POOL_GRAD_2X2 = "DeepID2MaxPoolGrad2x2";
 export const POOL_BIAS_RELU = "DeepID2PoolBiasRelu";
 export const POOL_BIAS_RELU_GRAD = "DeepID2PoolBiasReluGrad";
+export const LOCALLY_SHARED = "DeepID2LocallyShared";
+export const LOCALLY_SHARED_GRAD = "DeepID2LocallySharedGrad";
 
 /** The library of our own TensorFlow kernels, beside libtensorflow. */
 export const KERNELS_LIBRARY = "libdeepid2_kernels.so";
 
 const KERNELS_SYMBOLS = {
   deepid2_kernels_registered: { parameters: [], result: "i32" },
+  deepid2_kernels_isa: { parameters: [], result: "pointer" },
+  deepid2_products_force: { parameters: ["buffer"], result: "i32" },
+  deepid2_sgd_copies: { parameters: [], result: "i64" },
 } as const;
 
 /**
@@ -121,6 +127,35 @@ export function loadKernelsLibrary(): string | null {
   return null;
 }
 
+/**
+ * The vector path of our products (`lib/engine/native/products.c`:
+ * `avx512`, `avx2` or `scalar`, every one the same bits), or null before the
+ * library is loaded.
+ */
+export function productsIsa(): string | null {
+  const p = kernelsLibrary?.symbols.deepid2_kernels_isa();
+  return p ? Deno.UnsafePointerView.getCString(p) : null;
+}
+
+/**
+ * For the tests: makes our products run on the vector path `isa` from now
+ * on; false when this CPU has no such path (nothing changes then).
+ */
+export function forceProductsIsa(isa: "avx512" | "avx2" | "scalar"): boolean {
+  if (!kernelsLibrary) throw new Error(`${KERNELS_LIBRARY} is not loaded`);
+  const name = new TextEncoder().encode(`${isa}\0`);
+  return kernelsLibrary.symbols.deepid2_products_force(name) === 1;
+}
+
+/**
+ * For the tests: how many resource variables `DeepID2Sgd` has had to copy
+ * before updating them (`lib/engine/native/sgd.c`; training makes none).
+ */
+export function sgdCopies(): number {
+  if (!kernelsLibrary) throw new Error(`${KERNELS_LIBRARY} is not loaded`);
+  return Number(kernelsLibrary.symbols.deepid2_sgd_copies());
+}
+
 /** 2x2 windows, stride 2, valid, NHWC, oneDNN's workspace on. */
 function poolAttrs(b: NodeBackend) {
   const { TF_ATTR_INT, TF_ATTR_STRING, TF_ATTR_BOOL } = b.binding;
@@ -145,6 +180,28 @@ function emptyFloat(b: NodeBackend): number {
     new Float32Array(0),
   );
   return emptyFloatId;
+}
+
+/** Attrs of `DeepID2LocallyShared[Grad]` (`products.c`). */
+interface ProductAttrs {
+  kh: number;
+  kw: number;
+  rh: number;
+  rw: number;
+  relu: boolean;
+  inputGrad?: boolean;
+}
+
+function productAttrs(b: NodeBackend, a: ProductAttrs, grad: boolean) {
+  const { TF_ATTR_INT } = b.binding;
+  const ints = (["kh", "kw", "rh", "rw"] as const).map((name) => ({
+    name,
+    type: TF_ATTR_INT,
+    value: a[name],
+  }));
+  const flags = [boolAttr(b, "relu", a.relu)];
+  if (grad) flags.push(boolAttr(b, "input_grad", a.inputGrad !== false));
+  return [...ints, ...flags];
 }
 
 /** Geometry attrs of the patch kernels. */
@@ -324,12 +381,43 @@ function register(): void {
     backendName: "tensorflow",
     kernelFunc: ({ inputs, backend }) => {
       const b = backend as unknown as NodeBackend;
-      const { x, y, dy } = inputs as Record<string, tf.TensorInfo>;
+      const { x, y, dy, bias } = inputs as Record<
+        string,
+        tf.TensorInfo | undefined
+      >;
+      const ids = [
+        ...b.getInputTensorIds([x!, y!, dy!]),
+        bias ? b.getInputTensorIds([bias])[0] : emptyFloat(b),
+      ];
+      return b.binding.executeOp("DeepID2MaxPool2x2BiasReluGrad", [], ids, 2)
+        .map((meta) => b.createOutputTensor(meta));
+    },
+  });
+  tf.registerKernel({
+    kernelName: LOCALLY_SHARED,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, w, bias } = inputs as Record<string, tf.TensorInfo>;
+      return execute(
+        b,
+        "DeepID2LocallyShared",
+        productAttrs(b, attrs as unknown as ProductAttrs, false),
+        b.getInputTensorIds([x, w, bias]),
+      );
+    },
+  });
+  tf.registerKernel({
+    kernelName: LOCALLY_SHARED_GRAD,
+    backendName: "tensorflow",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as NodeBackend;
+      const { x, w, y, dy } = inputs as Record<string, tf.TensorInfo>;
       return b.executeMultipleOutputs(
-        "DeepID2MaxPool2x2BiasReluGrad",
-        [],
-        [x, y, dy],
-        2,
+        "DeepID2LocallySharedGrad",
+        productAttrs(b, attrs as unknown as ProductAttrs, true),
+        [x, w, y, dy],
+        3,
       );
     },
   });
@@ -422,13 +510,13 @@ export function maxPoolGrad2x2Kernel(
 
 /**
  * `relu(maxPool2x2(x) + bias)` by one kernel (no bias added when `bias` is
- * null): `x` `[B, H, W, C]`, `bias` `[C]`, result `[B, H/2, W/2, C]`.
- * Not differentiable on its own: `lib/nn/activations.ts` pairs it with
- * {@linkcode poolBiasReluGradKernel}.
+ * null): `x` `[B, H, W, C]`, `bias` `[C]` or `[1, C]`, result
+ * `[B, H/2, W/2, C]`. Not differentiable on its own: `lib/nn/activations.ts`
+ * pairs it with {@linkcode poolBiasReluGradKernel}.
  */
 export function poolBiasReluKernel(
   x: tf.Tensor4D,
-  bias: tf.Tensor1D | null,
+  bias: tf.Tensor1D | tf.Tensor2D | null,
 ): tf.Tensor4D {
   const inputs: tf.NamedTensorMap = bias ? { x, bias } : { x };
   return tf.engine().runKernel(POOL_BIAS_RELU, inputs) as tf.Tensor4D;
@@ -436,22 +524,144 @@ export function poolBiasReluKernel(
 
 /**
  * The gradient of {@linkcode poolBiasReluKernel}'s output `y` for `dy`:
- * `[dx, dz]`, `dz = dy * (y > 0)` (the ReLU's gradient, whose sum over B,
- * H/2, W/2 is the bias's) and `dx` its pooling gradient.
+ * `[dx, db]`, `dx` the pooling gradient of `dz = dy * (y > 0)` (the ReLU's
+ * gradient) and `db` the sum of `dz` over B, H/2, W/2, in `bias`'s shape
+ * (`[0]` without a bias).
  */
 export function poolBiasReluGradKernel(
   x: tf.Tensor4D,
   y: tf.Tensor4D,
   dy: tf.Tensor4D,
-): [tf.Tensor4D, tf.Tensor4D] {
-  return tf.engine().runKernel(POOL_BIAS_RELU_GRAD, {
-    x,
-    y,
-    dy,
-  }) as unknown as [
+  bias: tf.Tensor | null,
+): [tf.Tensor4D, tf.Tensor] {
+  const inputs: tf.NamedTensorMap = bias ? { x, y, dy, bias } : { x, y, dy };
+  return tf.engine().runKernel(POOL_BIAS_RELU_GRAD, inputs) as unknown as [
     tf.Tensor4D,
-    tf.Tensor4D,
+    tf.Tensor,
   ];
+}
+
+/** A region-shared product's geometry and activation (`products.c`). */
+export interface ProductSpec {
+  /** Filter size; 1 x 1 for a fully connected layer. */
+  kh: number;
+  kw: number;
+  /** Output positions sharing one bank; 1 x 1 for a fully connected layer. */
+  rh: number;
+  rw: number;
+  /** ReLU on the output (`v > 0 ? v : +0`), and its gradient, fused. */
+  relu: boolean;
+}
+
+/** One differentiable op per geometry, activation and input gradient. */
+const products = new Map<
+  string,
+  (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) => tf.Tensor
+>();
+
+/**
+ * A locally shared, locally connected or fully connected layer's output,
+ * `y = act(patches(x) · w[region] + bias[region])`, by our own kernel
+ * (`DeepID2LocallyShared` in `lib/engine/native/products.c`), differentiable
+ * by `DeepID2LocallySharedGrad`: one kernel each way.
+ *
+ * @param x `[B, H, W, C]`, or `[B, K]` for a fully connected layer
+ * @param w `[R, kh * kw * C, O]` (rows ordered (ky, kx, c)), or `[K, O]`
+ * @param bias `[R, O]`, or `[O]`
+ * @param inputGradient false: `x`'s gradient is zeros (not computed)
+ * @returns `[B, H - kh + 1, W - kw + 1, O]`, or `[B, O]`
+ */
+export function productKernel(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  bias: tf.Tensor,
+  spec: ProductSpec,
+  inputGradient = true,
+): tf.Tensor {
+  const { kh, kw, rh, rw, relu } = spec;
+  const key = [kh, kw, rh, rw, relu, inputGradient].join();
+  let op = products.get(key);
+  if (!op) {
+    const attrs = { kh, kw, rh, rw, relu } as unknown as tf.NamedAttrMap;
+    const grad = { ...attrs, inputGrad: inputGradient };
+    op = tf.customGrad((...args: unknown[]) => {
+      const [xi, wi, bi, save] = args as [
+        tf.Tensor,
+        tf.Tensor,
+        tf.Tensor,
+        tf.GradSaveFunc,
+      ];
+      const y = tf.engine().runKernel(
+        LOCALLY_SHARED,
+        { x: xi, w: wi, bias: bi },
+        attrs,
+      ) as tf.Tensor;
+      save([xi, wi, y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xs, ws, ys] = saved;
+          const [dx, dw, db] = tf.engine().runKernel(
+            LOCALLY_SHARED_GRAD,
+            { x: xs, w: ws, y: ys, dy },
+            grad,
+          ) as unknown as tf.Tensor[];
+          if (inputGradient) return [dx, dw, db];
+          dx.dispose();
+          return [tf.zerosLike(xs), dw, db];
+        },
+      };
+    }) as (x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
+    products.set(key, op);
+  }
+  return op(x, w, bias);
+}
+
+/**
+ * {@linkcode productKernel}'s definition in tfjs ops, one output position
+ * at a time: its patch (taps (ky, kx) in order, each `C` channels) times
+ * its region's bank, plus the bias, then the ReLU. For the start-up check
+ * (small shapes only).
+ */
+function referenceProduct(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  bias: tf.Tensor,
+  spec: ProductSpec,
+): tf.Tensor {
+  if (x.rank === 2) {
+    const y = tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), bias);
+    return spec.relu ? tf.relu(y) : y;
+  }
+  const [n, h, wd, c] = x.shape;
+  const [oh, ow] = [h - spec.kh + 1, wd - spec.kw + 1];
+  const gw = ow / spec.rw;
+  const rows: tf.Tensor[] = [];
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      const taps: tf.Tensor[] = [];
+      for (let ky = 0; ky < spec.kh; ky++) {
+        for (let kx = 0; kx < spec.kw; kx++) {
+          taps.push(tf.reshape(
+            tf.slice(x, [0, oy + ky, ox + kx, 0], [n, 1, 1, c]),
+            [n, c],
+          ));
+        }
+      }
+      const r = Math.floor(oy / spec.rh) * gw + Math.floor(ox / spec.rw);
+      const bank = tf.squeeze(tf.slice(w, [r, 0, 0], [1, -1, -1]), [0]);
+      const b = tf.squeeze(tf.slice(bias, [r, 0], [1, -1]), [0]);
+      rows.push(
+        tf.add(
+          tf.matMul(tf.concat(taps, 1) as tf.Tensor2D, bank as tf.Tensor2D),
+          b,
+        ),
+      );
+    }
+  }
+  const o = w.shape[2]!;
+  const y = tf.reshape(tf.stack(rows, 1), [n, oh, ow, o]);
+  return spec.relu ? tf.relu(y) : y;
 }
 
 /** oneDNN's transpose of a float32 tensor (differentiable). */
@@ -493,7 +703,9 @@ export interface NativeKernels {
   readonly poolBiasRelu: boolean;
   readonly mklTranspose: boolean;
   readonly gatherPatches: boolean;
+  readonly ownProducts: boolean;
   readonly nativeSgd: boolean;
+  readonly ownSgd: boolean;
 }
 
 const NONE: NativeKernels = {
@@ -503,7 +715,9 @@ const NONE: NativeKernels = {
   poolBiasRelu: false,
   mklTranspose: false,
   gatherPatches: false,
+  ownProducts: false,
   nativeSgd: false,
+  ownSgd: false,
 };
 
 /** TensorFlow's stock 2x2/2 `MaxPoolGrad` of `dy` for `x` (pooled to `y`). */
@@ -550,6 +764,8 @@ export async function installNativeKernels(): Promise<NativeKernels> {
     3,
   ]);
   const out = { ...NONE, nativeSgd: await probeResourceSgd() };
+  out.ownSgd = out.nativeSgd && !b.isUsingGpuDevice &&
+    loadKernelsLibrary() === null && await probeResourceSgd(true);
   // Each check computes in a tidy and compares after it; a kernel that
   // throws (a build without it) leaves the stock path on.
   // signedZeros: -0 and +0 count as different.
@@ -612,38 +828,40 @@ export async function installNativeKernels(): Promise<NativeKernels> {
       ];
     });
     // Against the stock composition, bit for bit: relu(maxPool(x) + b) with
-    // and without a bias (ties, zeros of both signs, negatives), its dz
-    // against TensorFlow's ReluGrad (checked above) and dx against the stock
-    // MaxPoolGrad of dz; and a map large enough to be split between threads.
+    // and without a bias ([C] and [1, C]; ties, zeros of both signs,
+    // negatives), dx against the stock MaxPoolGrad of TensorFlow's ReluGrad
+    // (checked above), db against the Sum of that (integer gradients: exact
+    // in any order); and maps large enough to be split between threads, with
+    // 16 + 4 channels as conv1's 20 (the vector widths of the kernels).
     out.poolBiasRelu = out.nativeOps && out.poolGrad2x2 && await check(() => {
       const rng = new Rng(8);
       const signed = (n: number) =>
         Array.from({ length: n }, () => [-1, -0, 0, 1, 2][rng.int(5)]);
       const big = tf.tensor4d(signed(8 * 21 * 22 * 40), [8, 21, 22, 40]);
-      const cases: [tf.Tensor4D, tf.Tensor1D | null][] = [
+      const wide = tf.tensor4d(signed(6 * 10 * 9 * 20), [6, 10, 9, 20]);
+      const cases: [tf.Tensor4D, tf.Tensor1D | tf.Tensor2D | null][] = [
         [x, null],
         [x, tf.tensor1d([-1, -0, 0.5])],
         [big, null],
         [big, tf.tensor1d(signed(40))],
+        [wide, tf.tensor2d(signed(20), [1, 20])],
       ];
       return cases.flatMap(([t, bias]) => {
         const pooled = tf.maxPool(t, 2, 2, "valid");
         const y = tf.relu(bias ? tf.add(pooled, bias) : pooled);
-        const g = tf.randomNormal<tf.Rank.R4>(
+        const g = tf.tensor4d(
+          Array.from({ length: y.size }, () => rng.int(7) - 3),
           y.shape as [number, number, number, number],
-          0,
-          1,
-          "float32",
-          9,
         );
         const mine = poolBiasReluKernel(t, bias);
-        const [dx, dz] = poolBiasReluGradKernel(t, mine, g);
+        const [dx, db] = poolBiasReluGradKernel(t, mine, g, bias);
         const stockDz = reluGradKernel(g, y);
         const stockDx = stockPoolGrad(t, stockDz as tf.Tensor4D, pooled);
-        return [[mine, y], [dz, stockDz], [dx, stockDx]] as [
-          tf.Tensor,
-          tf.Tensor,
-        ][];
+        const pairs: [tf.Tensor, tf.Tensor][] = [[mine, y], [dx, stockDx]];
+        if (bias) {
+          pairs.push([db, tf.reshape(tf.sum(stockDz, [0, 1, 2]), bias.shape)]);
+        }
+        return pairs;
       });
     }, true);
     // Rank 6 as in the layers, rank 2, and the gradient (inverse perm).
@@ -702,6 +920,59 @@ export async function installNativeKernels(): Promise<NativeKernels> {
       ];
     });
   }
+  // Against the same layers in tfjs ops, bit for bit, values and gradients:
+  // integer inputs keep every product and sum exact, so the order of the
+  // sums cannot show. A locally shared layer large enough to be split
+  // between threads, a locally connected one with a ReLU and 80 outputs
+  // (five vectors), fully connected ones with 70 (a masked tail); both ways
+  // of transposing for the input gradient (products.c picks by size).
+  out.ownProducts = !b.isUsingGpuDevice && loadKernelsLibrary() === null &&
+    await check(() => {
+      const rng = new Rng(11);
+      const ints = (shape: number[], lo: number, hi: number) =>
+        tf.tensor(
+          Array.from(
+            { length: shape.reduce((p, q) => p * q, 1) },
+            () => lo + rng.int(hi - lo + 1),
+          ),
+          shape,
+        );
+      const cases: [number[], ProductSpec, number][] = [
+        [[8, 8, 6, 5], { kh: 3, kw: 3, rh: 2, rw: 2, relu: false }, 16],
+        [[3, 4, 3, 4], { kh: 2, kw: 2, rh: 1, rw: 1, relu: true }, 80],
+        [[40, 30], { kh: 1, kw: 1, rh: 1, rw: 1, relu: true }, 70],
+        [[5, 12], { kh: 1, kw: 1, rh: 1, rw: 1, relu: false }, 3],
+        [[2, 30], { kh: 1, kw: 1, rh: 1, rw: 1, relu: false }, 70],
+      ];
+      return cases.flatMap(([shape, spec, o]) => {
+        const xi = ints(shape, -2, 2);
+        const dense = shape.length === 2;
+        const c = shape[shape.length - 1];
+        const [oh, ow] = dense ? [1, 1] : [
+          shape[1] - spec.kh + 1,
+          shape[2] - spec.kw + 1,
+        ];
+        const regions = (oh / spec.rh) * (ow / spec.rw);
+        const k = spec.kh * spec.kw * c;
+        const wi = ints(dense ? [k, o] : [regions, k, o], -2, 2);
+        const bi = ints(dense ? [o] : [regions, o], -3, 3);
+        const yShape = dense ? [shape[0], o] : [shape[0], oh, ow, o];
+        const weights = ints(yShape, -3, 3);
+        const mine = (t: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+          productKernel(t, v, u, spec);
+        const reference = (t: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+          referenceProduct(t, v, u, spec);
+        const grads = (f: typeof mine) =>
+          tf.grads((t: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+            tf.sum(tf.mul(f(t, v, u), weights))
+          )([xi, wi, bi]);
+        const [g1, g2] = [grads(mine), grads(reference)];
+        return [
+          [mine(xi, wi, bi), reference(xi, wi, bi)],
+          ...g1.map((g, i) => [g, g2[i]] as [tf.Tensor, tf.Tensor]),
+        ] as [tf.Tensor, tf.Tensor][];
+      });
+    });
   tf.dispose([x, dy]);
   // After the checks, which compare against the stock kernels throughout.
   if (out.nativeOps) replaceReshape();

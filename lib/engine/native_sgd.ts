@@ -1,7 +1,11 @@
 /**
  * SGD with momentum and weight decay on TensorFlow resource variables,
- * updated in place by TensorFlow's training ops (the `tensorflow` backend,
- * with the `nativeSgd` path of `lib/engine/fast_paths.ts`).
+ * updated in place (the `tensorflow` backend, with the `nativeSgd` path of
+ * `lib/engine/fast_paths.ts`): by one kernel of our own for every parameter
+ * at once where the `ownSgd` path says so (`DeepID2Sgd`,
+ * `lib/engine/native/sgd.c`: the tfjs formula below, operation for
+ * operation in float32, so the same bits as the other backends' update, in
+ * one dispatch and one pass), else by TensorFlow's training ops:
  *
  * tfjs tensors are immutable, so the SGD update of `train`
  * (`lib/train/train.ts`) `v = mu v - lr (g + wd p); p += v` is six
@@ -69,6 +73,11 @@ export function momentumStep(
 
 let counter = 0;
 
+/** `x` in a buffer of its own (TensorFlow's `DeepCopy`; Identity shares). */
+function deepCopy(b: NodeBackend, x: tf.Tensor): tf.Tensor {
+  return b.executeSingleOutput("DeepCopy", [floatAttr(b)], [x]);
+}
+
 /**
  * Parameters and velocities in TensorFlow resource variables.
  *
@@ -85,16 +94,20 @@ export class ResourceSgd {
   private constructor(
     private readonly b: NodeBackend,
     private readonly slots: Map<string, Slot>,
+    private readonly fused: boolean,
   ) {}
 
   /**
    * Copies `params` and `velocity` (same names, same shapes) into new
-   * resource variables; `decay(name)` says which parameters are decayed.
+   * resource variables; `decay(name)` says which parameters are decayed;
+   * `fused`: update with `DeepID2Sgd` (needs `lib/engine/native/sgd.c`'s
+   * library loaded), else with TensorFlow's ops.
    */
   static create(
     params: Map<string, tf.Tensor>,
     velocity: Map<string, tf.Tensor>,
     decay: (name: string) => boolean,
+    options: { fused?: boolean } = {},
   ): ResourceSgd {
     if (tf.getBackend() !== "tensorflow") {
       throw new Error("ResourceSgd needs the tensorflow backend");
@@ -115,12 +128,20 @@ export class ResourceSgd {
         },
         { name: "container", type: TF_ATTR_STRING, value: "" },
       ], []);
-      b.executeMultipleOutputs(
-        "AssignVariableOp",
-        [floatAttr(b, "dtype")],
-        [h, init],
-        0,
-      );
+      // From a buffer of its own (DeepCopy): AssignVariableOp would share
+      // the tfjs tensor's, and the first in-place update would then copy
+      // it (see `ResourceSgd.copyTo`).
+      const own = deepCopy(b, init);
+      try {
+        b.executeMultipleOutputs(
+          "AssignVariableOp",
+          [floatAttr(b, "dtype")],
+          [h, own],
+          0,
+        );
+      } finally {
+        own.dispose();
+      }
       return h;
     };
     for (const [name, p] of params) {
@@ -136,7 +157,7 @@ export class ResourceSgd {
         decay: decay(name),
       });
     }
-    return new ResourceSgd(b, slots);
+    return new ResourceSgd(b, slots, options.fused === true);
   }
 
   /** The current parameters (tensors sharing the variables' buffers). */
@@ -157,6 +178,10 @@ export class ResourceSgd {
    * without one is left as it is, velocity included).
    */
   step(grads: Map<string, tf.Tensor>, hp: SgdStep): void {
+    if (this.fused) {
+      this.fusedStep(grads, hp);
+      return;
+    }
     const T = [floatAttr(this.b), boolAttr(this.b, "use_locking", false)];
     const mu = hp.momentum;
     const lr = tf.scalar(hp.lr);
@@ -196,15 +221,54 @@ export class ResourceSgd {
     }
   }
 
-  /** Writes the parameters and velocities back into tfjs variables. */
+  /** {@linkcode ResourceSgd.step} by `DeepID2Sgd`: one op for every parameter. */
+  private fusedStep(grads: Map<string, tf.Tensor>, hp: SgdStep): void {
+    const names = [...this.slots.keys()].filter((n) => grads.has(n));
+    if (names.length === 0) return;
+    const slots = names.map((n) => this.slots.get(n)!);
+    const { TF_ATTR_INT, TF_ATTR_BOOL } = this.b.binding;
+    const h = tf.tensor1d([hp.lr, hp.momentum, hp.weightDecay]);
+    try {
+      this.b.binding.executeOp(
+        "DeepID2Sgd",
+        [
+          { name: "N", type: TF_ATTR_INT, value: names.length },
+          {
+            name: "decay",
+            type: TF_ATTR_BOOL,
+            value: slots.map((s) => s.decay && hp.weightDecay !== 0),
+          },
+        ],
+        this.b.getInputTensorIds([
+          ...slots.map((s) => s.p),
+          ...slots.map((s) => s.v),
+          ...names.map((n) => grads.get(n)!),
+          h,
+        ]),
+        0,
+      );
+    } finally {
+      h.dispose();
+    }
+  }
+
+  /**
+   * Writes the parameters and velocities back into tfjs variables, as
+   * copies: a tfjs variable sharing a resource variable's buffer would make
+   * every later update copy the buffer first (TensorFlow's copy-on-write),
+   * and `DeepID2Sgd`'s copies through TensorFlow's C API are never
+   * freed (its `PrepareToUpdateVariable` leaks a reference to each), so they
+   * would recur at every step, 9 MB each. `lib/engine/native_test.ts`
+   * checks that training makes none.
+   */
   copyTo(
     params: Map<string, tf.Variable>,
     velocity: Map<string, tf.Variable>,
   ): void {
     tf.tidy(() => {
       for (const [name, s] of this.slots) {
-        params.get(name)?.assign(this.read(s.p));
-        velocity.get(name)?.assign(this.read(s.v));
+        params.get(name)?.assign(deepCopy(this.b, this.read(s.p)));
+        velocity.get(name)?.assign(deepCopy(this.b, this.read(s.v)));
       }
     });
   }
@@ -229,9 +293,10 @@ export class ResourceSgd {
 /**
  * Runs two updates of a decayed and an undecayed parameter (momentum 0.9
  * and 0) both ways and checks that the resource variables follow the tfjs
- * formula within 1e-6 (relative); false when the ops are missing.
+ * formula, within 1e-6 (relative) for TensorFlow's ops or bit for bit for
+ * `fused` (`DeepID2Sgd`); false when the ops are missing.
  */
-export async function probeResourceSgd(): Promise<boolean> {
+export async function probeResourceSgd(fused = false): Promise<boolean> {
   if (tf.getBackend() !== "tensorflow") return false;
   const values = (n: number, k: number) =>
     Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + k) * 0.5);
@@ -250,7 +315,9 @@ export async function probeResourceSgd(): Promise<boolean> {
     let ok = false;
     let sgd: ResourceSgd | null = null;
     try {
-      sgd = ResourceSgd.create(params, velocity, (n) => n.endsWith("/w"));
+      sgd = ResourceSgd.create(params, velocity, (n) => n.endsWith("/w"), {
+        fused,
+      });
       for (let i = 0; i < 2; i++) sgd.step(grads, hp);
       const got = tf.tidy(() => [...sgd!.values().values()].map(tf.clone));
       // The tfjs update of the other backends.
@@ -267,7 +334,9 @@ export async function probeResourceSgd(): Promise<boolean> {
       for (let i = 0; i < names.length; i++) {
         const [x, y] = [await got[i].data(), await want[i].data()];
         ok &&= x.every((v, j) =>
-          Math.abs(v - y[j]) <= 1e-6 * Math.max(1, Math.abs(y[j]))
+          fused
+            ? Object.is(v, y[j])
+            : Math.abs(v - y[j]) <= 1e-6 * Math.max(1, Math.abs(y[j]))
         );
       }
       tf.dispose([...got, ...want]);

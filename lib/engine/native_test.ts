@@ -9,6 +9,7 @@
  * @module
  */
 import assertStrict from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { arrays, onBackend, randn } from "../_test_helpers.ts";
 import { initBackend } from "./backend.ts";
 import { fastPathsFor } from "./fast_paths.ts";
@@ -69,6 +70,11 @@ Deno.test({
       assertStrict.equal(loadKernelsLibrary(), null);
       assertStrict.ok(info.paths.poolGrad2x2, "poolGrad2x2");
       assertStrict.ok(info.paths.poolBiasRelu, "poolBiasRelu");
+      assertStrict.ok(info.paths.ownProducts, "ownProducts");
+      assertStrict.ok(
+        info.paths.ownSgd,
+        "ownSgd (bit for bit the tfjs update)",
+      );
     }
     // The same answer for the same name: the backend starts once.
     assertStrict.equal(await initBackend("tensorflow", { quiet: true }), info);
@@ -121,5 +127,58 @@ Deno.test({
     } finally {
       tf.dispose([x, w]);
     }
+  },
+});
+
+const probe = fileURLToPath(
+  new URL("./_native_kernels_probe.ts", import.meta.url),
+);
+
+/** Runs the probe in a fresh process with `env`. */
+async function runProbe(env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", probe],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assertStrict.equal(
+    out.code,
+    0,
+    `probe with ${JSON.stringify(env)} failed: ${
+      new TextDecoder().decode(out.stderr)
+    }`,
+  );
+  return JSON.parse(text.trim().split("\n").at(-1)!) as {
+    isa: string;
+    products: boolean;
+    sgd: boolean;
+    sha256: string;
+    copies: number;
+  };
+}
+
+Deno.test({
+  name:
+    "native: our kernels train to the same bits on one thread and two, on every vector path, and the fused SGD copies no variable",
+  ignore,
+  async fn() {
+    const two = await runProbe({ DEEPID2_KERNEL_THREADS: "2" });
+    if (!two.products) {
+      console.log(`our kernels are off: ${loadKernelsLibrary()}`);
+      return;
+    }
+    assertStrict.ok(two.sgd, "the fused SGD runs");
+    assertStrict.equal(two.copies, 0, "variables copied before an update");
+    const runs = [
+      await runProbe({ DEEPID2_KERNEL_THREADS: "1" }),
+      await runProbe({ DEEPID2_KERNEL_ISA: "avx2" }),
+      await runProbe({ DEEPID2_KERNEL_ISA: "base" }),
+    ];
+    for (const r of runs) {
+      assertStrict.equal(r.sha256, two.sha256, `${r.isa}: other bits`);
+    }
+    assertStrict.equal(runs[2].isa, "scalar");
   },
 });

@@ -97,22 +97,15 @@ export function maxPool2x2(
 // relu(maxPool(x) + bias) by one kernel each way; the bias's gradient is
 // the sum of the ReLU's gradient dz over B, H/2, W/2, by the same Sum op
 // that tfjs's Add gradient runs. The saved tensors: [x, y].
-function poolBiasReluGrad(dy: tf.Tensor, saved: tf.Tensor[]) {
-  const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D];
-  return poolBiasReluGradKernel(x, y, dy as tf.Tensor4D);
-}
-
 const poolBiasReluFused = tf.customGrad((...args: unknown[]) => {
-  const [x, bias, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
-  const y = poolBiasReluKernel(x, bias);
-  save([x, y]);
+  const [x, bias, save] = args as [tf.Tensor4D, tf.Tensor, tf.GradSaveFunc];
+  const y = poolBiasReluKernel(x, bias as tf.Tensor1D);
+  save([x, y, bias]);
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [dx, dz] = poolBiasReluGrad(dy, saved);
-      const db = tf.sum(dz, [0, 1, 2]);
-      dz.dispose();
-      return [dx, db];
+      const [xs, ys, b] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor];
+      return poolBiasReluGradKernel(xs, ys, dy as tf.Tensor4D, b);
     },
   };
 });
@@ -124,8 +117,14 @@ const poolReluFused = tf.customGrad((...args: unknown[]) => {
   return {
     value: y,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [dx, dz] = poolBiasReluGrad(dy, saved);
-      dz.dispose();
+      const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [dx, none] = poolBiasReluGradKernel(
+        xs,
+        ys,
+        dy as tf.Tensor4D,
+        null,
+      );
+      none.dispose();
       return dx;
     },
   };
@@ -133,7 +132,7 @@ const poolReluFused = tf.customGrad((...args: unknown[]) => {
 
 /**
  * `relu(maxPool2x2(x) + bias)` (no bias added when `bias` is null): `x`
- * `[B, H, W, C]`, `bias` `[C]`, result `[B, H/2, W/2, C]`. Where
+ * `[B, H, W, C]`, `bias` `[C]` or `[1, C]`, result `[B, H/2, W/2, C]`. Where
  * `paths.poolBiasRelu`, one kernel of our own forward and one backward
  * (`lib/engine/native/deepid2_kernels.c`), bit for bit the composition
  * below, which runs otherwise (three ops each way, each a pass over memory
@@ -148,7 +147,7 @@ const poolReluFused = tf.customGrad((...args: unknown[]) => {
  */
 export function maxPoolBiasRelu(
   x: tf.Tensor4D,
-  bias: tf.Tensor1D | null,
+  bias: tf.Tensor1D | tf.Tensor2D | null,
   paths: Pick<
     FastPaths,
     "poolBiasRelu" | "poolWorkspace" | "poolGrad2x2" | "nativeOps"

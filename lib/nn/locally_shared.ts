@@ -27,9 +27,11 @@
  * @module
  */
 import { conv2dValid } from "./conv.ts";
+import { relu } from "./activations.ts";
 import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
 import {
   gatherPatchesKernel,
+  productKernel,
   transposeKernel,
 } from "../engine/native_kernels.ts";
 import { tf } from "../engine/tf.ts";
@@ -37,7 +39,12 @@ import { tf } from "../engine/tf.ts";
 /** The switches the layer reads. */
 export type LocallySharedPaths = Pick<
   FastPaths,
-  "builtinGradients" | "batchedRegions" | "mklTranspose" | "gatherPatches"
+  | "builtinGradients"
+  | "batchedRegions"
+  | "mklTranspose"
+  | "gatherPatches"
+  | "ownProducts"
+  | "nativeOps"
 >;
 
 /** Geometry of a locally shared convolution. */
@@ -135,15 +142,20 @@ export function extractPatches(
  *   `(gi, gj)` at `r = gi * gw + gj`, rows ordered (dy, dx, cin)
  * @param biases `[R, outC]`, or `null` for none
  * @param options `inputGradient: false` skips the gradient for `x` (network
- *   input); `paths` the formulation (portable by default)
- * @returns `[B, outH, outW, outC]` (no activation)
+ *   input); `relu: true` applies the ReLU to the output; `paths` the
+ *   formulation (portable by default)
+ * @returns `[B, outH, outW, outC]`
  */
 export function locallyShared(
   x: tf.Tensor4D,
   weights: tf.Tensor3D,
   biases: tf.Tensor2D | null,
   spec: LocallySharedSpec,
-  options: { inputGradient?: boolean; paths?: LocallySharedPaths } = {},
+  options: {
+    inputGradient?: boolean;
+    relu?: boolean;
+    paths?: LocallySharedPaths;
+  } = {},
 ): tf.Tensor4D {
   const paths = options.paths ?? PORTABLE;
   const s = locallySharedShape(spec);
@@ -163,6 +175,31 @@ export function locallyShared(
       `locally shared biases must be [${s.regions}, ${spec.outC}], got [${biases.shape}]`,
     );
   }
+  if (paths.ownProducts && s.regions > 1) {
+    // One kernel of our own each way, bias and ReLU included.
+    const { kh, kw, rh, rw } = spec;
+    return productKernel(
+      x,
+      weights,
+      biases!,
+      { kh, kw, rh, rw, relu: options.relu === true },
+      options.inputGradient !== false,
+    ) as tf.Tensor4D;
+  }
+  const y = preActivation(x, weights, biases, spec, s, paths, options);
+  return options.relu ? relu(y, paths) : y;
+}
+
+/** The layer's output before its ReLU, in tfjs ops. */
+function preActivation(
+  x: tf.Tensor4D,
+  weights: tf.Tensor3D,
+  biases: tf.Tensor2D | null,
+  spec: LocallySharedSpec,
+  s: LocallySharedShape,
+  paths: LocallySharedPaths,
+  options: { inputGradient?: boolean },
+): tf.Tensor4D {
   if (s.regions === 1) {
     // One bank: an ordinary convolution, on the fast conv2d path.
     const w4 = tf.reshape(weights, [

@@ -10,6 +10,8 @@
  * @module
  */
 import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
+import { productKernel } from "../engine/native_kernels.ts";
+import { relu } from "./activations.ts";
 import { tf } from "../engine/tf.ts";
 
 const op = tf.customGrad((...args: unknown[]) => {
@@ -41,4 +43,36 @@ export function dense(
 ): tf.Tensor2D {
   if (paths.builtinGradients) return tf.matMul(x, w);
   return op(x, w) as tf.Tensor2D;
+}
+
+/**
+ * A fully connected layer, `x · w + b`, then the ReLU where `relu`: tfjs
+ * ops on {@linkcode dense}, or where `paths.ownProducts` one kernel of our
+ * own each way (`lib/engine/native/products.c`).
+ *
+ * @param x `[N, K]`
+ * @param w `[K, M]`
+ * @param b `[M]`
+ * @returns `[N, M]`
+ * @example
+ * ```ts
+ * fullyConnected(tf.ones([2, 3]), tf.ones([3, 4]), tf.ones([4]), { relu: true }); // [2, 4] of 4s
+ * ```
+ */
+export function fullyConnected(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  options: {
+    relu: boolean;
+    paths?: Pick<FastPaths, "builtinGradients" | "nativeOps" | "ownProducts">;
+  },
+): tf.Tensor2D {
+  const paths = options.paths ?? PORTABLE;
+  if (paths.ownProducts) {
+    const spec = { kh: 1, kw: 1, rh: 1, rw: 1, relu: options.relu };
+    return productKernel(x, w, b, spec) as tf.Tensor2D;
+  }
+  const y = tf.add(dense(x, w, paths), b) as tf.Tensor2D;
+  return options.relu ? relu(y, paths) : y;
 }

@@ -25,9 +25,9 @@ import {
   type LocallySharedSpec,
 } from "./locally_shared.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { maxPoolBiasRelu, relu } from "./activations.ts";
+import { maxPoolBiasRelu } from "./activations.ts";
 import { type FastPaths, PORTABLE } from "../engine/fast_paths.ts";
-import { dense } from "./matmul.ts";
+import { fullyConnected } from "./matmul.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
 
@@ -296,22 +296,22 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
     const bias = net.params.get(`conv${i + 1}/b`) as tf.Tensor2D;
     // One bank's bias is per channel, so it commutes with max-pooling.
     const late = i < 3 && paths.biasAfterPool && bias.shape[0] === 1;
+    // conv4's ReLU with the layer (one kernel where paths.ownProducts);
+    // conv1-conv3's after their pooling.
     const y = locallyShared(
       h,
       net.params.get(`conv${i + 1}/w`) as tf.Tensor3D,
       late ? null : bias,
       s[i],
-      { inputGradient: i > 0, paths },
+      { inputGradient: i > 0, relu: i === 3, paths },
     );
-    if (i < 3) {
-      h = maxPoolBiasRelu(
+    h = i < 3
+      ? maxPoolBiasRelu(
         y,
-        late ? tf.reshape(bias, [s[i].outC]) as tf.Tensor1D : null,
+        late ? bias : null,
         paths,
-      );
-    } else {
-      h = relu(y, paths);
-    }
+      )
+      : y;
     if (i === 2) pool3 = h;
   }
   const b = x.shape[0];
@@ -319,21 +319,24 @@ export function features(net: DeepID2, x: tf.Tensor4D): tf.Tensor2D {
     tf.reshape(pool3!, [b, net.shapes.pool3]),
     tf.reshape(h, [b, net.shapes.conv4]),
   ], 1); // [B, pool3 + conv4]
-  const w = net.params.get("deepid2/w") as tf.Tensor2D;
-  return relu(
-    tf.add(dense(joint, w, paths), net.params.get("deepid2/b")!),
-    paths,
-  ) as tf.Tensor2D;
+  return fullyConnected(
+    joint,
+    net.params.get("deepid2/w") as tf.Tensor2D,
+    net.params.get("deepid2/b") as tf.Tensor1D,
+    { relu: true, paths },
+  );
 }
 
 /** Softmax logits `[B, numIdentities]` on top of features `[B, deepid2Dim]`. */
 export function logits(net: DeepID2, f: tf.Tensor2D): tf.Tensor2D {
   const w = net.params.get("softmax/w");
   if (!w) throw new Error("this network has no softmax (numIdentities = 0)");
-  return tf.add(
-    dense(f, w as tf.Tensor2D, net.paths),
-    net.params.get("softmax/b")!,
-  ) as tf.Tensor2D;
+  return fullyConnected(
+    f,
+    w as tf.Tensor2D,
+    net.params.get("softmax/b") as tf.Tensor1D,
+    { relu: false, paths: net.paths },
+  );
 }
 
 /** `v / 127.5 - 1` for every byte value, as float32. */

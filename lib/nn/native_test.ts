@@ -36,9 +36,15 @@ import {
 import type { FastPaths } from "../engine/fast_paths.ts";
 import { loadNative } from "../engine/native.ts";
 import {
+  forceProductsIsa,
   gatherPatchesKernel,
   loadKernelsLibrary,
+  productKernel,
+  productsIsa,
+  type ProductSpec,
 } from "../engine/native_kernels.ts";
+import { fullyConnected } from "./matmul.ts";
+import { PORTABLE } from "../engine/fast_paths.ts";
 import { Rng } from "../base/rng.ts";
 import { tf } from "../engine/tf.ts";
 
@@ -170,7 +176,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "native: the fused pooling + bias + ReLU kernels equal the stock composition bit for bit, values and both gradients",
+    "native: the fused pooling + bias + ReLU kernels equal the stock composition: values and dx bit for bit, dbias to float32 rounding",
   ignore,
   async fn() {
     const found = await onBackend("tensorflow");
@@ -210,20 +216,224 @@ Deno.test({
         ["y", "dx", "dbias"].slice(0, fused.length).forEach((n, i) => {
           const what = `${n}${withBias ? "" : " (no bias)"}`;
           assertStrict.deepEqual(
-            Array.from(fused[i]),
-            Array.from(stock[i]),
-            what,
-          );
-          assertStrict.deepEqual(
             Array.from(unfused[i]),
             Array.from(stock[i]),
             what,
           );
+          if (n !== "dbias") {
+            assertStrict.deepEqual(
+              Array.from(fused[i]),
+              Array.from(stock[i]),
+              what,
+            );
+            return;
+          }
+          // Our kernel sums dz in its own order (each image's windows, then
+          // the images), TensorFlow's Sum in another: float32 rounding apart.
+          fused[i].forEach((v, j) => {
+            const want = stock[i][j];
+            assertStrict.ok(
+              Math.abs(v - want) <= 1e-5 * (1 + Math.abs(want)),
+              `${what}[${j}]: ${v} vs ${want}`,
+            );
+          });
         });
         assertStrict.ok(fused[1].some((v) => v !== 0), "a gradient flowed");
       }
     } finally {
       tf.dispose([x, bias, up]);
+    }
+  },
+});
+
+/**
+ * The layers our products serve (`lib/engine/native/products.c`): conv3's
+ * locally shared geometry, conv4's locally connected one with its ReLU, and
+ * fully connected ones with and without a ReLU, each at a small and a large
+ * batch, so that the input gradient is computed both ways (dz transposed
+ * for small batches, the banks for large ones).
+ */
+const PRODUCT_CASES: {
+  name: string;
+  x: number[];
+  spec: ProductSpec;
+  outC: number;
+}[] = [
+  {
+    name: "locally shared 2x2 (conv3)",
+    x: [3, 12, 10, 40],
+    spec: { kh: 3, kw: 3, rh: 2, rw: 2, relu: false },
+    outC: 60,
+  },
+  {
+    name: "locally shared 2x2 (conv3), batch 24",
+    x: [24, 12, 10, 40],
+    spec: { kh: 3, kw: 3, rh: 2, rw: 2, relu: false },
+    outC: 60,
+  },
+  {
+    name: "locally connected with ReLU (conv4)",
+    x: [4, 5, 4, 60],
+    spec: { kh: 2, kw: 2, rh: 1, rw: 1, relu: true },
+    outC: 80,
+  },
+  {
+    name: "locally connected with ReLU (conv4), batch 90",
+    x: [90, 5, 4, 60],
+    spec: { kh: 2, kw: 2, rh: 1, rw: 1, relu: true },
+    outC: 80,
+  },
+  {
+    name: "fully connected with ReLU",
+    x: [6, 130],
+    spec: { kh: 1, kw: 1, rh: 1, rw: 1, relu: true },
+    outC: 37,
+  },
+  {
+    name: "fully connected, batch 200",
+    x: [200, 50],
+    spec: { kh: 1, kw: 1, rh: 1, rw: 1, relu: false },
+    outC: 21,
+  },
+];
+
+/** A case's output, and its gradients for x, w, b against seeded weights. */
+function productRun(
+  c: (typeof PRODUCT_CASES)[number],
+  layer: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+): tf.Tensor[] {
+  return tf.tidy(() => {
+    const dense = c.x.length === 2;
+    const k = dense ? c.x[1] : c.spec.kh * c.spec.kw * c.x[3];
+    const regions = dense ? 1 : locallySharedShape({
+      inH: c.x[1],
+      inW: c.x[2],
+      inC: c.x[3],
+      kh: c.spec.kh,
+      kw: c.spec.kw,
+      outC: c.outC,
+      rh: c.spec.rh,
+      rw: c.spec.rw,
+    }).regions;
+    const x = randn(c.x, 21);
+    const w = tf.tidy(() =>
+      tf.mul(randn(dense ? [k, c.outC] : [regions, k, c.outC], 22), 0.1)
+    );
+    const b = randn(dense ? [c.outC] : [regions, c.outC], 23);
+    const y = layer(x, w, b);
+    const up = randn(y.shape, 24);
+    const grads = tf.grads((a: tf.Tensor, v: tf.Tensor, u: tf.Tensor) =>
+      tf.sum(tf.mul(layer(a, v, u), up))
+    )([x, w, b]);
+    return [y, ...grads];
+  });
+}
+
+/** The same layer in tfjs ops (the portable formulation). */
+function portableLayer(c: (typeof PRODUCT_CASES)[number]) {
+  return (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+    if (x.rank === 2) {
+      return fullyConnected(
+        x as tf.Tensor2D,
+        w as tf.Tensor2D,
+        b as tf.Tensor1D,
+        {
+          relu: c.spec.relu,
+          paths: PORTABLE,
+        },
+      );
+    }
+    const spec = {
+      inH: x.shape[1]!,
+      inW: x.shape[2]!,
+      inC: x.shape[3]!,
+      kh: c.spec.kh,
+      kw: c.spec.kw,
+      outC: c.outC,
+      rh: c.spec.rh,
+      rw: c.spec.rw,
+    };
+    return locallyShared(
+      x as tf.Tensor4D,
+      w as tf.Tensor3D,
+      b as tf.Tensor2D,
+      spec,
+      {
+        relu: c.spec.relu,
+        paths: PORTABLE,
+      },
+    );
+  };
+}
+
+Deno.test({
+  name:
+    "native: our products (locally shared, locally connected, fully connected) equal the tfjs layers, values and gradients",
+  ignore,
+  async fn() {
+    const found = await onBackend("tensorflow");
+    if (!found.ownProducts) {
+      console.log(`our products are off: ${loadKernelsLibrary()}`);
+      return;
+    }
+    for (const c of PRODUCT_CASES) {
+      const before = tf.memory().numTensors;
+      const ours = await arrays(
+        productRun(c, (x, w, b) => productKernel(x, w, b, c.spec)),
+      );
+      const theirs = await arrays(productRun(c, portableLayer(c)));
+      assertStrict.equal(tf.memory().numTensors, before, `${c.name}: leaked`);
+      ["y", "dx", "dw", "db"].forEach((n, i) =>
+        assertRelClose(
+          `${c.name}: ${n}`,
+          ours[i],
+          theirs[i],
+          i === 0 ? FORWARD_TOL : GRAD_TOL,
+        )
+      );
+      assertStrict.ok(ours[1].some((v) => v !== 0), `${c.name}: dx flowed`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "native: our products give the same bits on every vector path (AVX-512, AVX2, scalar) this CPU has",
+  ignore,
+  async fn() {
+    const found = await onBackend("tensorflow");
+    if (!found.ownProducts) {
+      console.log(`our products are off: ${loadKernelsLibrary()}`);
+      return;
+    }
+    const chosen = productsIsa() as "avx512" | "avx2" | "scalar";
+    try {
+      for (const c of PRODUCT_CASES) {
+        const runs: Float32Array[][] = [];
+        for (const isa of ["avx512", "avx2", "scalar"] as const) {
+          if (!forceProductsIsa(isa)) continue;
+          runs.push(
+            await arrays(
+              productRun(c, (x, w, b) => productKernel(x, w, b, c.spec)),
+            ),
+          );
+        }
+        assertStrict.ok(
+          runs.length >= 2,
+          "at least scalar and one vector path",
+        );
+        for (const r of runs.slice(1)) {
+          r.forEach((t, i) =>
+            assertStrict.deepEqual(
+              Array.from(t),
+              Array.from(runs[0][i]),
+              `${c.name}: output ${i}`,
+            )
+          );
+        }
+      }
+    } finally {
+      forceProductsIsa(chosen);
     }
   },
 });

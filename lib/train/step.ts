@@ -257,11 +257,16 @@ function tfjsMomentum(vars: TrainerVars, config: TrainConfig): Update {
  * parameters and velocities from here until {@linkcode Update.dispose};
  * `sync` copies them back into the tfjs variables.
  */
-function resourceVariables(vars: TrainerVars, config: TrainConfig): Update {
+function resourceVariables(
+  vars: TrainerVars,
+  config: TrainConfig,
+  fused: boolean,
+): Update {
   const sgd = ResourceSgd.create(
     vars.trainable,
     vars.velocity,
     (name) => vars.decayed(name),
+    { fused },
   );
   return {
     params: () => sgd.values(),
@@ -289,7 +294,7 @@ export function makeStep(
 ): TrainStep {
   const loss = net.paths.hostLoss ? hostLoss(config) : tfjsLoss(config);
   const update = net.paths.nativeSgd
-    ? resourceVariables(vars, config)
+    ? resourceVariables(vars, config, net.paths.ownSgd)
     : tfjsMomentum(vars, config);
   const P = config.pairsPerBatch;
   return {

@@ -3,26 +3,30 @@
 # .tensorflow/<kind>/ for `--backend tensorflow|tensorflow-gpu` (lib/engine/native.ts).
 #
 #   lib/engine/native/build.sh cpu|gpu        (what `make tensorflow[-gpu]` runs)
-#   LIBTENSORFLOW=2.18.0 lib/engine/native/build.sh cpu   (`make tensorflow LIBTENSORFLOW=2.18.0`)
+#   LIBTENSORFLOW=2.9.1 lib/engine/native/build.sh cpu   (`make tensorflow LIBTENSORFLOW=2.9.1`)
 #
-# Route 1, the package's own: `npm install` with its install script, which
-# downloads libtensorflow 2.9.1 and the prebuilt addon from storage.googleapis.com.
-# Route 2, when that fails (or NATIVE_ROUTE=wheel): the C library and headers of
-# the same TensorFlow 2.9.1 from its Python wheel on PyPI (pip download, no Python
-# install: a wheel is a zip), then the addon built from the package's sources with
-# node-gyp against them. In the 2.9 wheels the C and eager C API (TF_*, TFE_*) is
-# exported by tensorflow/python/_pywrap_tensorflow_internal.so (versioned
-# @@tensorflow, beside libtensorflow_framework.so.2); that object leaves its
-# Python C API references (Py*, 187 of them) to the interpreter, so a generated
-# stub library that defines them (and aborts if one is ever called: the C API
+# The CPU backend runs libtensorflow 2.18.0 by default, the GPU backend 2.9.1
+# (the last release whose C library tfjs-node-gpu 4.22 was built for, CUDA
+# 11). LIBTENSORFLOW=2.9.1 builds the CPU backend against 2.9.1 instead.
+#
+# 2.9.1, route 1, the package's own: `npm install` with its install script,
+# which downloads libtensorflow 2.9.1 and the prebuilt addon from
+# storage.googleapis.com. Route 2, when that fails (or NATIVE_ROUTE=wheel):
+# the C library and headers of the same TensorFlow 2.9.1 from its Python wheel
+# on PyPI (pip download, no Python install: a wheel is a zip), then the addon
+# built from the package's sources with node-gyp against them. In the 2.9
+# wheels the C and eager C API (TF_*, TFE_*) is exported by
+# tensorflow/python/_pywrap_tensorflow_internal.so (versioned @@tensorflow,
+# beside libtensorflow_framework.so.2); that object leaves its Python C API
+# references (Py*, 187 of them) to the interpreter, so a generated stub
+# library that defines them (and aborts if one is ever called: the C API
 # never does) is linked into the addon.
 #
-# LIBTENSORFLOW=2.18.0 (CPU only) takes the library from the 2.18.0 wheel
-# instead, always by route 2 (the install script only knows 2.9.1). There the
-# C and eager C API live in tensorflow/libtensorflow_cc.so.2, which needs no
-# Python, so no stub. tfjs-node 4.22's binding builds against its headers and
-# the test suite passes on it; the committed results come from 2.9.1, and a
-# model's cache key names the library when it is not 2.9.1.
+# 2.18.0 (CPU only) always takes route 2 (the install script only knows
+# 2.9.1), from the 2.18.0 wheel. There the C and eager C API live in
+# tensorflow/libtensorflow_cc.so.2, which needs no Python, so no stub.
+# tfjs-node 4.22's binding builds against its headers and the test suite
+# passes on it. A model's cache key names the library when it is not 2.9.1.
 #
 # For gpu, the CUDA 11 / cuDNN 8 runtime libraries come from NVIDIA's PyPI wheels
 # too (CUDA_LIBS=pip, the default; CUDA_LIBS=system to use the machine's).
@@ -36,11 +40,11 @@
 set -euo pipefail
 
 KIND=${1:-cpu}
-TF_VERSION=${LIBTENSORFLOW:-2.9.1}
+if [ "$KIND" = gpu ]; then TF_VERSION=${LIBTENSORFLOW:-2.9.1}; else TF_VERSION=${LIBTENSORFLOW:-2.18.0}; fi
 case "$KIND" in
   cpu) PKG=tfjs-node WHEEL_NAME=tensorflow-cpu NAME=tensorflow ;;
   gpu) PKG=tfjs-node-gpu WHEEL_NAME=tensorflow NAME=tensorflow-gpu ;;
-  *) echo "usage: [LIBTENSORFLOW=2.9.1|2.18.0] $0 cpu|gpu" >&2; exit 2 ;;
+  *) echo "usage: [LIBTENSORFLOW=2.18.0|2.9.1] $0 cpu|gpu" >&2; exit 2 ;;
 esac
 # Per library: the wheel's sha256, and which of its objects exports the C API.
 case "$KIND/$TF_VERSION" in
@@ -50,7 +54,7 @@ case "$KIND/$TF_VERSION" in
              CAPI_LIB=python/_pywrap_tensorflow_internal.so ;;
   cpu/2.18.0) WHEEL_SHA256=9f98466fde4a307d39b71309b1a9a8a4f1bb972e70d36b1ead0817405cc518f2
               CAPI_LIB=libtensorflow_cc.so.2 ;;
-  *) echo "$0: no recipe for libtensorflow $TF_VERSION ($KIND): LIBTENSORFLOW=2.9.1 (cpu, gpu) or 2.18.0 (cpu)" >&2
+  *) echo "$0: no recipe for libtensorflow $TF_VERSION ($KIND): LIBTENSORFLOW=2.18.0 (cpu) or 2.9.1 (cpu, gpu)" >&2
      exit 2 ;;
 esac
 CAPI_NAME=$(basename "$CAPI_LIB")
@@ -141,27 +145,33 @@ deno_check() {
   sed -i 's/"checked": false/"checked": true/' "$STAMP"
 }
 
-# Our own CPU kernels (lib/engine/native/deepid2_kernels.c, loaded by
-# lib/engine/native_kernels.ts) as a library beside libtensorflow, compiled
-# against its C kernel API; rebuilt when its source changes. Optional: where
-# it cannot be built, the backend runs TensorFlow's stock kernels instead.
+# Our own CPU kernels (lib/engine/native/deepid2_kernels.c with
+# products.c and sgd.c, loaded by lib/engine/native_kernels.ts) as a library beside
+# libtensorflow, compiled against its C kernel API; rebuilt when a source
+# changes. Optional: where it cannot be built, the backend runs TensorFlow's
+# stock kernels instead.
 build_kernels() {
   [ "$KIND" = cpu ] || return 0
-  local src=$ROOT/lib/engine/native/deepid2_kernels.c lib=$PKGDIR/deps/lib
+  local dir=$ROOT/lib/engine/native lib=$PKGDIR/deps/lib
   local out=$lib/libdeepid2_kernels.so sum
-  sum=$(sha256sum "$src" | cut -c1-16)
+  sum=$(cat "$dir"/*.c "$dir"/*.h | sha256sum | cut -c1-16)
   if [ -f "$out" ] && [ "$(cat "$out.source" 2>/dev/null)" = "$sum" ]; then return 0; fi
   # -z nodelete: never unloaded, even when Deno closes its handle (a test
   # worker ending), as TensorFlow's registries keep pointers into it and a
   # reload would register its ops twice (fatal in TensorFlow).
-  if cc -shared -fPIC -O2 -std=c11 -D_GNU_SOURCE -Wall -I"$PKGDIR/deps/include" -L"$lib" \
-    -Wl,-z,nodelete -o "$out.tmp" "$src" -ltensorflow -lpthread >>"$LOG" 2>&1; then
+  # One translation unit (deepid2_kernels.c includes the others). No
+  # -march: the kernels pick their AVX-512 / AVX2 / SSE paths at load time,
+  # so the library runs on any x86-64 host it is copied to. IS_SLIM_BUILD:
+  # 2.18's kernels.h otherwise includes a rendezvous API we neither use nor
+  # extract.
+  if cc -shared -fPIC -O2 -std=c11 -D_GNU_SOURCE -DIS_SLIM_BUILD -Wall -I"$PKGDIR/deps/include" -L"$lib" \
+    -Wl,-z,nodelete -o "$out.tmp" "$dir/deepid2_kernels.c" -ltensorflow -ltensorflow_framework -lpthread -lm >>"$LOG" 2>&1; then
     mv "$out.tmp" "$out"
     echo "$sum" >"$out.source"
     say "built our own kernels ($(basename "$out"))"
   else
     rm -f "$out.tmp" "$out" "$out.source"
-    say "could not compile lib/engine/native/deepid2_kernels.c (log: $LOG): TensorFlow's stock kernels run instead"
+    say "could not compile lib/engine/native/*.c (log: $LOG): TensorFlow's stock kernels run instead"
   fi
 }
 
@@ -237,7 +247,8 @@ names = ["tensorflow/libtensorflow_framework.so.2", "tensorflow/" + sys.argv[3]]
 # The C headers; ctstring.h moved to tsl/ after 2.9 (and xla/tsl/c/ holds
 # headers the 2.18 C API includes).
 heads = ("tensorflow/include/tensorflow/c/", "tensorflow/include/tensorflow/core/platform/ctstring",
-         "tensorflow/include/tsl/platform/ctstring", "tensorflow/include/tsl/c/", "tensorflow/include/xla/tsl/c/")
+         "tensorflow/include/tsl/platform/ctstring", "tensorflow/include/tsl/c/", "tensorflow/include/xla/tsl/c/",
+         "tensorflow/include/tsl/platform/platform.h")
 with zipfile.ZipFile(sys.argv[1]) as z:
     for n in z.namelist():
         if n in names or n.startswith(heads):
