@@ -20,6 +20,22 @@ export const TRAINING_ENTRIES = [
   "lib/engine/backend.ts",
 ];
 
+/**
+ * Files that run without being imported, by the module that loads them: the
+ * C sources of our own TensorFlow kernels (compiled by `make tensorflow`,
+ * opened with `Deno.dlopen`) and the wasm text of the wasm kernels' loops
+ * (assembled at start-up). Each counts wherever its loader does.
+ */
+export const RUNTIME_SOURCES: Readonly<
+  Record<string, { dir: string; names: RegExp }>
+> = {
+  "lib/engine/native_kernels.ts": {
+    dir: "lib/engine/native/",
+    names: /\.[ch]$/,
+  },
+  "lib/engine/heap_simd.ts": { dir: "lib/engine/", names: /^heap_simd\.wat$/ },
+};
+
 // Static imports and re-exports (`from "./x.ts"`), and dynamic imports of a
 // literal path (`import("./x.ts")`): the local ones start with "." .
 const IMPORT =
@@ -45,6 +61,12 @@ export async function importClosure(
     if (seen.has(file)) return;
     seen.add(file);
     const url = new URL(file, root);
+    const loads = RUNTIME_SOURCES[file];
+    if (loads) {
+      for await (const e of Deno.readDir(new URL(loads.dir, root))) {
+        if (e.isFile && loads.names.test(e.name)) seen.add(loads.dir + e.name);
+      }
+    }
     // Comment lines (JSDoc examples) are not imports.
     const text = (await Deno.readTextFile(url)).split("\n")
       .filter((line) => !/^\s*(\*|\/\/)/.test(line)).join("\n");

@@ -23,6 +23,8 @@ import { loadDataset, SYNTH_PROFILES } from "../../datasets/mod.ts";
 import type { Dataset, FaceSet } from "../../lib/faces.ts";
 import { exists, sha256Hex, writeTextAtomic } from "../../lib/base/io.ts";
 import { initBackend } from "../../lib/engine/backend.ts";
+import { loadedNative } from "../../lib/engine/native.ts";
+import { productsIsa } from "../../lib/engine/native_kernels.ts";
 import { tf } from "../../lib/engine/tf.ts";
 import { deadFeatureFraction } from "../../lib/eval/features.ts";
 import { STANDARD_SCORERS, standardScorers } from "../../lib/eval/scorers.ts";
@@ -593,6 +595,9 @@ export class Run<C extends Record<string, unknown>> {
         deno: Deno.version.deno,
         tfjs: tf.version_core,
         backend: this.context.backend.name,
+        // The library behind a native backend and the vector path of our own
+        // kernels: 2.9.1 and 2.18.0 round differently; no path changes a bit.
+        ...nativeInfo(),
         profile: this.flags.profile,
         seed: this.flags.seed,
         seeds: this.config.seeds,
@@ -692,4 +697,14 @@ export function lambdaConfigurations(lambdas: number[]): Configuration[] {
     signal: "l2",
     columns: { lambda: lambdaName(lambda) },
   }));
+}
+
+/** `libtensorflow` and `kernels_isa` of a run on a native backend, else nothing. */
+function nativeInfo(): { libtensorflow?: string; kernels_isa?: string } {
+  if (!tf.getBackend().startsWith("tensorflow")) return {};
+  const isa = productsIsa();
+  return {
+    libtensorflow: loadedNative()?.manifest.libtensorflow,
+    ...(isa ? { kernels_isa: isa } : {}),
+  };
 }

@@ -32,10 +32,21 @@
  *   `MaxPoolGrad`, which re-derives the argmax per pixel and per window.
  * - `DeepID2PoolBiasRelu` / `DeepID2PoolBiasReluGrad`: conv1-conv3's tail,
  *   `relu(maxPool(x) + bias)`, as one kernel of that library each way
- *   (`DeepID2MaxPool2x2BiasRelu`, `...Grad`) in place of three (MaxPool,
- *   Add, Relu; ReluGrad, the Add's gradient, the pooling gradient), bit for
- *   bit the same; the gradient returns `dz = dy * (y > 0)` too, whose sum
- *   (TensorFlow's `Sum`, as the stock Add gradient runs it) is the bias's.
+ *   (`DeepID2MaxPool2x2BiasRelu`, `...Grad`) in place of three and a Sum
+ *   (MaxPool, Add, Relu; ReluGrad, the Add's gradient, the pooling
+ *   gradient), the values and dx bit for bit the same; the gradient also
+ *   returns the bias's, the sum of `dz = dy * (y > 0)` in an order of its own.
+ * - `DeepID2LocallyShared` / `DeepID2LocallySharedGrad`
+ *   (`lib/engine/native/products.c`): the locally shared, locally connected
+ *   and fully connected layers (product, bias, ReLU) as one kernel each way,
+ *   with a GEMM of our own that reads patches and transposed operands in
+ *   place; in place of about twenty ops per layer and step (GatherNd,
+ *   BatchMatMul, Add, reshapes, a transpose; their gradients), and of
+ *   oneDNN's BatchMatMul, which costs 0.1-0.3 ms a call on small batches.
+ *   Each output is one fused multiply-add chain in a fixed order, the same
+ *   bits on every vector path and thread count ({@linkcode productKernel}).
+ * - `DeepID2Sgd` (`lib/engine/native/sgd.c`), run by
+ *   `lib/engine/native_sgd.ts`: one SGD step on every parameter at once.
  *
  * When the `ReluGrad` check passes (ops by name work on this build), it also
  * replaces tfjs-node's `Reshape`, which makes, uploads and deletes a shape
@@ -44,8 +55,10 @@
  * values for every caller, whatever its paths.
  *
  * {@linkcode installNativeKernels} registers them, checks each on a small
- * input (ties included) against the stock kernels or its own definition, and
- * probes the resource-variable SGD of `lib/engine/native_sgd.ts`; what it
+ * input (ties included) against the stock kernels or its own definition
+ * (our products on integer inputs, where every order of the sums gives the
+ * same bits), and probes the resource-variable SGD of
+ * `lib/engine/native_sgd.ts` (ours: bit for bit the tfjs update); what it
  * returns becomes part of the backend's formulations (`BackendInfo.paths`,
  * `lib/engine/backend.ts`). A build without oneDNN or a GPU build (oneDNN
  * kernels are CPU-only) keeps the stock pooling and transpose, and a GPU

@@ -19,8 +19,10 @@
  * tensor with the batch axis kept whole, each region's bank is cut from the
  * layer's `[R, K, outC]` weights along the leading axis (a contiguous copy),
  * and the backward pass uses explicit 2-D transposes. On TensorFlow the layer
- * is a few large ops instead (the `batchedRegions` path, below), chosen by
- * the caller's paths (`lib/engine/fast_paths.ts`; portable by default).
+ * is one kernel of our own each way, bias and ReLU included (`ownProducts`:
+ * `productKernel` of `lib/engine/native_kernels.ts`), or without our kernels
+ * a few large ops (the `batchedRegions` path, below), chosen by the caller's
+ * paths (`lib/engine/fast_paths.ts`; portable by default).
  *
  * Stride 1, valid padding; the output size must be divisible by the region.
  *
