@@ -5,6 +5,7 @@
  * @module
  */
 import assertStrict from "node:assert/strict";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { activateBackend } from "./engine/backend.ts";
 import { type FastPaths, fastPathsFor } from "./engine/fast_paths.ts";
 import { installNativeKernels } from "./engine/native_kernels.ts";
@@ -131,4 +132,30 @@ export async function arrays(ts: tf.Tensor[]): Promise<Float32Array[]> {
   for (const t of ts) out.push(await t.data() as Float32Array);
   tf.dispose(ts);
   return out;
+}
+
+/**
+ * Runs a probe script (`lib/engine/_*_probe.ts`) in a fresh process with
+ * `env` and returns the JSON of its last output line; fails the test with
+ * its stderr if it exits with an error.
+ */
+export async function runProbe<T>(
+  script: URL,
+  env: Record<string, string>,
+): Promise<T> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fromFileUrl(script)],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertStrict.equal(
+    out.code,
+    0,
+    `${script.pathname} with ${JSON.stringify(env)} failed: ${
+      new TextDecoder().decode(out.stderr)
+    }`,
+  );
+  const text = new TextDecoder().decode(out.stdout);
+  return JSON.parse(text.trim().split("\n").at(-1)!) as T;
 }

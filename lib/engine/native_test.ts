@@ -9,8 +9,7 @@
  * @module
  */
 import assertStrict from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { arrays, onBackend, randn } from "../_test_helpers.ts";
+import { arrays, onBackend, randn, runProbe } from "../_test_helpers.ts";
 import { initBackend } from "./backend.ts";
 import { fastPathsFor } from "./fast_paths.ts";
 import { loadedNative, loadNative } from "./native.ts";
@@ -130,33 +129,17 @@ Deno.test({
   },
 });
 
-const probe = fileURLToPath(
-  new URL("./_native_kernels_probe.ts", import.meta.url),
-);
+const probe = new URL("./_native_kernels_probe.ts", import.meta.url);
 
 /** Runs the probe in a fresh process with `env`. */
-async function runProbe(env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", probe],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assertStrict.equal(
-    out.code,
-    0,
-    `probe with ${JSON.stringify(env)} failed: ${
-      new TextDecoder().decode(out.stderr)
-    }`,
-  );
-  return JSON.parse(text.trim().split("\n").at(-1)!) as {
+function runKernelsProbe(env: Record<string, string>) {
+  return runProbe<{
     isa: string;
     products: boolean;
     sgd: boolean;
     sha256: string;
     copies: number;
-  };
+  }>(probe, env);
 }
 
 Deno.test({
@@ -164,7 +147,7 @@ Deno.test({
     "native: our kernels train to the same bits on one thread and two, on every vector path, and the fused SGD copies no variable",
   ignore,
   async fn() {
-    const two = await runProbe({ DEEPID2_KERNEL_THREADS: "2" });
+    const two = await runKernelsProbe({ DEEPID2_KERNEL_THREADS: "2" });
     if (!two.products) {
       console.log(`our kernels are off: ${loadKernelsLibrary()}`);
       return;
@@ -172,9 +155,9 @@ Deno.test({
     assertStrict.ok(two.sgd, "the fused SGD runs");
     assertStrict.equal(two.copies, 0, "variables copied before an update");
     const runs = [
-      await runProbe({ DEEPID2_KERNEL_THREADS: "1" }),
-      await runProbe({ DEEPID2_KERNEL_ISA: "avx2" }),
-      await runProbe({ DEEPID2_KERNEL_ISA: "base" }),
+      await runKernelsProbe({ DEEPID2_KERNEL_THREADS: "1" }),
+      await runKernelsProbe({ DEEPID2_KERNEL_ISA: "avx2" }),
+      await runKernelsProbe({ DEEPID2_KERNEL_ISA: "base" }),
     ];
     for (const r of runs) {
       assertStrict.equal(r.sha256, two.sha256, `${r.isa}: other bits`);

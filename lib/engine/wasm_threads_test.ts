@@ -1,37 +1,20 @@
 import assertStrict from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { runProbe } from "../_test_helpers.ts";
 import { MAX_WASM_THREADS, wasmThreadsWanted } from "./wasm_threads.ts";
 
-const probe = fileURLToPath(
-  new URL("./_wasm_threads_probe.ts", import.meta.url),
-);
+const probe = new URL("./_wasm_threads_probe.ts", import.meta.url);
 
 /** Runs the probe in a fresh process with `DEEPID2_WASM_THREADS=threads`. */
-async function runProbe(threads: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", probe],
-    env: { DEEPID2_WASM_THREADS: threads },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assertStrict.equal(
-    out.code,
-    0,
-    `probe with ${threads} thread(s) failed: ${
-      new TextDecoder().decode(out.stderr)
-    }`,
+function runThreadsProbe(threads: string) {
+  return runProbe<{ threads: number; fallback: string | null; sha256: string }>(
+    probe,
+    { DEEPID2_WASM_THREADS: threads },
   );
-  return JSON.parse(text.trim().split("\n").at(-1)!) as {
-    threads: number;
-    fallback: string | null;
-    sha256: string;
-  };
 }
 
 Deno.test("wasm threads: two threads train to the same bits as one, and the threaded build starts", async () => {
-  const one = await runProbe("1");
-  const two = await runProbe("2");
+  const one = await runThreadsProbe("1");
+  const two = await runThreadsProbe("2");
   assertStrict.equal(one.threads, 1);
   assertStrict.equal(two.fallback, null, `fell back: ${two.fallback}`);
   assertStrict.equal(two.threads, 2);

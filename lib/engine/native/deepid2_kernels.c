@@ -550,30 +550,32 @@ static void pool_bias_relu_shape(TF_ShapeInferenceContext *ctx,
   TF_ShapeInferenceContextSetUnknownShape(ctx, status);
 }
 
-typedef void (*shape_fn)(TF_ShapeInferenceContext *, TF_Status *);
-typedef void (*compute_fn)(void *, TF_OpKernelContext *);
-
-/* Registers op `name` (inputs, outputs: "name: float" each) and its CPU
- * kernel; 1 on success, else prints why. */
-static int register_op(const char *name, const char *const *inputs,
-                       const char *const *outputs, shape_fn shape,
-                       compute_fn compute) {
+int deepid2_register_op(const struct deepid2_op *spec) {
   TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
-  for (; *inputs; inputs++) TF_OpDefinitionBuilderAddInput(op, *inputs);
-  for (; *outputs; outputs++) TF_OpDefinitionBuilderAddOutput(op, *outputs);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, shape);
+  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec->name);
+  for (const char *const *i = spec->inputs; *i; i++) {
+    TF_OpDefinitionBuilderAddInput(op, *i);
+  }
+  for (const char *const *o = spec->outputs; *o; o++) {
+    TF_OpDefinitionBuilderAddOutput(op, *o);
+  }
+  for (const char *const *a = spec->attrs; a && *a; a++) {
+    TF_OpDefinitionBuilderAddAttr(op, *a);
+  }
+  if (spec->stateful) TF_OpDefinitionBuilderSetIsStateful(op, 1);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec->shape);
   TF_RegisterOpDefinition(op, status);
   if (TF_GetCode(status) == TF_OK) {
     char builder[128];
-    snprintf(builder, sizeof builder, "%sCPU", name);
-    TF_KernelBuilder *k = TF_NewKernelBuilder(name, "CPU", NULL, compute, NULL);
+    snprintf(builder, sizeof builder, "%sCPU", spec->name);
+    TF_KernelBuilder *k = TF_NewKernelBuilder(
+        spec->name, "CPU", spec->create, spec->compute, spec->destroy);
     TF_RegisterKernelBuilder(builder, k, status);
   }
   const int ok = TF_GetCode(status) == TF_OK;
   if (!ok) {
-    fprintf(stderr, "deepid2_kernels: registering %s failed: %s\n", name,
-            TF_Message(status));
+    fprintf(stderr, "deepid2_kernels: registering %s failed: %s\n",
+            spec->name, TF_Message(status));
   }
   TF_DeleteStatus(status);
   return ok;
@@ -588,13 +590,22 @@ __attribute__((constructor)) static void register_kernels(void) {
   static const char *const grad_in[] = {"x: float", "y: float", "dy: float",
                                         "bias: float", NULL};
   static const char *const grad_out[] = {"dx: float", "db: float", NULL};
-  registered =
-      register_op("DeepID2MaxPool2x2Grad", pool_grad_in, pool_grad_out,
-                  pool_grad_shape, pool_grad_compute) &&
-      register_op("DeepID2MaxPool2x2BiasRelu", fwd_in, fwd_out,
-                  pool_bias_relu_shape, pool_bias_relu_compute) &&
-      register_op("DeepID2MaxPool2x2BiasReluGrad", grad_in, grad_out,
-                  pool_bias_relu_grad_shape, pool_grad_compute) &&
+  const struct deepid2_op ops[] = {
+      {.name = "DeepID2MaxPool2x2Grad", .inputs = pool_grad_in,
+       .outputs = pool_grad_out, .shape = pool_grad_shape,
+       .compute = pool_grad_compute},
+      {.name = "DeepID2MaxPool2x2BiasRelu", .inputs = fwd_in,
+       .outputs = fwd_out, .shape = pool_bias_relu_shape,
+       .compute = pool_bias_relu_compute},
+      {.name = "DeepID2MaxPool2x2BiasReluGrad", .inputs = grad_in,
+       .outputs = grad_out, .shape = pool_bias_relu_grad_shape,
+       .compute = pool_grad_compute},
+  };
+  registered = 1;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    registered = registered && deepid2_register_op(&ops[i]);
+  }
+  registered = registered &&
       deepid2_register_products() && deepid2_register_sgd();
 }
 

@@ -28,6 +28,23 @@ typedef void (*deepid2_unit_fn)(void *ctx, int64_t unit);
 void deepid2_parallel_for(int64_t units, deepid2_unit_fn fn, void *ctx,
                           double flops);
 
+/* An op and its CPU kernel: NULL-terminated lists of "name: type" inputs
+ * and outputs and of attrs (attrs may be NULL); create/destroy may be NULL
+ * (a kernel without attrs). */
+struct deepid2_op {
+  const char *name;
+  const char *const *inputs, *const *outputs, *const *attrs;
+  void (*shape)(TF_ShapeInferenceContext *, TF_Status *);
+  void *(*create)(TF_OpKernelConstruction *);
+  void (*compute)(void *, TF_OpKernelContext *);
+  void (*destroy)(void *);
+  int stateful;
+};
+
+/* deepid2_kernels.c: registers an op and its kernel in the loaded
+ * TensorFlow; 1 on success, else prints why. */
+int deepid2_register_op(const struct deepid2_op *op);
+
 /* products.c: DeepID2LocallyShared and its gradient; 1 on success. */
 int deepid2_register_products(void);
 

@@ -1020,32 +1020,6 @@ static void unknown_shapes(TF_ShapeInferenceContext *ctx, TF_Status *status) {
   TF_ShapeInferenceContextSetUnknownShape(ctx, status);
 }
 
-static int register_one(const char *name, const char *const *inputs,
-                        const char *const *outputs, const char *const *attrs,
-                        void (*compute)(void *, TF_OpKernelContext *)) {
-  TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
-  for (; *inputs; inputs++) TF_OpDefinitionBuilderAddInput(op, *inputs);
-  for (; *outputs; outputs++) TF_OpDefinitionBuilderAddOutput(op, *outputs);
-  for (; *attrs; attrs++) TF_OpDefinitionBuilderAddAttr(op, *attrs);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, unknown_shapes);
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    char builder[128];
-    snprintf(builder, sizeof builder, "%sCPU", name);
-    TF_KernelBuilder *k =
-        TF_NewKernelBuilder(name, "CPU", create_attrs, compute, delete_attrs);
-    TF_RegisterKernelBuilder(builder, k, status);
-  }
-  const int ok = TF_GetCode(status) == TF_OK;
-  if (!ok) {
-    fprintf(stderr, "deepid2_kernels: registering %s failed: %s\n", name,
-            TF_Message(status));
-  }
-  TF_DeleteStatus(status);
-  return ok;
-}
-
 int deepid2_register_products(void) {
   static const char *const fwd_in[] = {"x: float", "w: float", "b: float",
                                        NULL};
@@ -1059,9 +1033,15 @@ int deepid2_register_products(void) {
   static const char *const grad_attrs[] = {"kh: int", "kw: int", "rh: int",
                                            "rw: int", "relu: bool",
                                            "input_grad: bool", NULL};
+  const struct deepid2_op fwd = {
+      .name = "DeepID2LocallyShared", .inputs = fwd_in, .outputs = fwd_out,
+      .attrs = fwd_attrs, .shape = unknown_shapes, .create = create_attrs,
+      .compute = ls_forward_compute, .destroy = delete_attrs};
+  const struct deepid2_op grad = {
+      .name = "DeepID2LocallySharedGrad", .inputs = grad_in,
+      .outputs = grad_out, .attrs = grad_attrs, .shape = unknown_shapes,
+      .create = create_attrs, .compute = ls_grad_compute,
+      .destroy = delete_attrs};
   products_init();
-  return register_one("DeepID2LocallyShared", fwd_in, fwd_out, fwd_attrs,
-                      ls_forward_compute) &&
-         register_one("DeepID2LocallySharedGrad", grad_in, grad_out,
-                      grad_attrs, ls_grad_compute);
+  return deepid2_register_op(&fwd) && deepid2_register_op(&grad);
 }

@@ -186,27 +186,15 @@ static void sgd_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) {
 }
 
 int deepid2_register_sgd(void) {
-  TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("DeepID2Sgd");
-  TF_OpDefinitionBuilderAddInput(op, "params: N * resource");
-  TF_OpDefinitionBuilderAddInput(op, "velocities: N * resource");
-  TF_OpDefinitionBuilderAddInput(op, "grads: N * float");
-  TF_OpDefinitionBuilderAddInput(op, "hp: float");
-  TF_OpDefinitionBuilderAddAttr(op, "N: int >= 1");
-  TF_OpDefinitionBuilderAddAttr(op, "decay: list(bool)");
-  TF_OpDefinitionBuilderSetIsStateful(op, 1);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, sgd_shape);
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    TF_KernelBuilder *k = TF_NewKernelBuilder("DeepID2Sgd", "CPU", sgd_create,
-                                              sgd_compute, sgd_delete);
-    TF_RegisterKernelBuilder("DeepID2SgdCPU", k, status);
-  }
-  const int ok = TF_GetCode(status) == TF_OK;
-  if (!ok) {
-    fprintf(stderr, "deepid2_kernels: registering DeepID2Sgd failed: %s\n",
-            TF_Message(status));
-  }
-  TF_DeleteStatus(status);
-  return ok;
+  static const char *const in[] = {"params: N * resource",
+                                   "velocities: N * resource",
+                                   "grads: N * float", "hp: float", NULL};
+  static const char *const out[] = {NULL};
+  static const char *const attrs[] = {"N: int >= 1", "decay: list(bool)",
+                                      NULL};
+  const struct deepid2_op op = {
+      .name = "DeepID2Sgd", .inputs = in, .outputs = out, .attrs = attrs,
+      .shape = sgd_shape, .create = sgd_create, .compute = sgd_compute,
+      .destroy = sgd_delete, .stateful = 1};
+  return deepid2_register_op(&op);
 }
