@@ -29,9 +29,9 @@ export interface FastPaths {
   readonly nativeOps: boolean;
   /** Max-pooling by oneDNN with an argmax workspace where the channels are a multiple of 8 (`lib/nn/activations.ts`). */
   readonly poolWorkspace: boolean;
-  /** Elsewhere, max-pooling's gradient by our own kernel (`lib/engine/native/deepid2_kernels.c`). */
+  /** Elsewhere, max-pooling's gradient by our own kernel (`lib/engine/native/pooling.c`). */
   readonly poolGrad2x2: boolean;
-  /** conv1-conv3's max-pooling, bias and ReLU as one kernel each way (`lib/engine/native/deepid2_kernels.c`). */
+  /** conv1-conv3's max-pooling, bias and ReLU as one kernel each way (`lib/engine/native/pooling.c`). */
   readonly poolBiasRelu: boolean;
   /** The locally shared layers' transposes by oneDNN (`lib/engine/native_kernels.ts`). */
   readonly mklTranspose: boolean;

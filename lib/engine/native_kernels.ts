@@ -25,7 +25,7 @@
  *   convolution with a one-hot filter, a rank-6 transpose and their
  *   gradients; and the weight rows need no permutation.
  * - `DeepID2MaxPoolGrad2x2`: the gradient of 2x2/2 max-pooling by a kernel
- *   of our own, `DeepID2MaxPool2x2Grad` in `lib/engine/native/deepid2_kernels.c`
+ *   of our own, `DeepID2MaxPool2x2Grad` in `lib/engine/native/pooling.c`
  *   (registered through TensorFlow's C kernel API when this module loads the
  *   library `make tensorflow` builds beside libtensorflow): one pass over x
  *   and dy, the gradient to each window's first maximum, as the stock
@@ -114,7 +114,7 @@ const KERNELS_SYMBOLS = {
 let kernelsLibrary: Deno.DynamicLibrary<typeof KERNELS_SYMBOLS> | undefined;
 
 /**
- * Loads `lib/engine/native/deepid2_kernels.c`'s library into the process,
+ * Loads the library of `lib/engine/native/` (`deepid2_kernels.c`) into the process,
  * which registers its ops and CPU kernels with the loaded libtensorflow (its
  * constructor); `null` once they are registered, else why not. Idempotent.
  */
@@ -511,7 +511,7 @@ export function maxPoolGradWorkspaceKernel(
 
 /**
  * The gradient of 2x2/2 valid max-pooling of `x` for `dy` by
- * `DeepID2MaxPool2x2Grad` (`lib/engine/native/deepid2_kernels.c`): `x`'s
+ * `DeepID2MaxPool2x2Grad` (`lib/engine/native/pooling.c`): `x`'s
  * shape, each window's `dy` at its first maximum.
  */
 export function maxPoolGrad2x2Kernel(

@@ -129,7 +129,7 @@ Deno.test({
   },
 });
 
-const probe = new URL("./_native_kernels_probe.ts", import.meta.url);
+const probe = new URL("../train/_native_kernels_probe.ts", import.meta.url);
 
 /** Runs the probe in a fresh process with `env`. */
 function runKernelsProbe(env: Record<string, string>) {

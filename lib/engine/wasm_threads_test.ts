@@ -2,7 +2,7 @@ import assertStrict from "node:assert/strict";
 import { runProbe } from "../_test_helpers.ts";
 import { MAX_WASM_THREADS, wasmThreadsWanted } from "./wasm_threads.ts";
 
-const probe = new URL("./_wasm_threads_probe.ts", import.meta.url);
+const probe = new URL("../train/_wasm_threads_probe.ts", import.meta.url);
 
 /** Runs the probe in a fresh process with `DEEPID2_WASM_THREADS=threads`. */
 function runThreadsProbe(threads: string) {

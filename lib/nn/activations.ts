@@ -68,7 +68,7 @@ export function relu<T extends tf.Tensor>(
  * 2x2, stride-2, valid max-pooling of `x` `[B, H, W, C]` to
  * `[B, floor(H / 2), floor(W / 2), C]`. Where `paths.poolGrad2x2`, the stock
  * forward pass with our own gradient kernel
- * (`lib/engine/native/deepid2_kernels.c`); else, where `paths.poolWorkspace`
+ * (`lib/engine/native/pooling.c`); else, where `paths.poolWorkspace`
  * and C is a multiple of 8, oneDNN's pooling with its argmax workspace; else
  * the stock kernels.
  *
@@ -134,7 +134,7 @@ const poolReluFused = tf.customGrad((...args: unknown[]) => {
  * `relu(maxPool2x2(x) + bias)` (no bias added when `bias` is null): `x`
  * `[B, H, W, C]`, `bias` `[C]` or `[1, C]`, result `[B, H/2, W/2, C]`. Where
  * `paths.poolBiasRelu`, one kernel of our own forward and one backward
- * (`lib/engine/native/deepid2_kernels.c`): the values and the input
+ * (`lib/engine/native/pooling.c`): the values and the input
  * gradient are bit for bit the composition below, which runs otherwise
  * (three ops each way, each a pass over memory and an eager dispatch); the
  * bias gradient is the same sum in another order.

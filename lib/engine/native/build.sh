@@ -145,8 +145,8 @@ deno_check() {
   sed -i 's/"checked": false/"checked": true/' "$STAMP"
 }
 
-# Our own CPU kernels (lib/engine/native/deepid2_kernels.c with
-# products.c and sgd.c, loaded by lib/engine/native_kernels.ts) as a library beside
+# Our own CPU kernels (lib/engine/native/deepid2_kernels.c and the files it
+# includes, loaded by lib/engine/native_kernels.ts) as a library beside
 # libtensorflow, compiled against its C kernel API; rebuilt when a source
 # changes. Optional: where it cannot be built, the backend runs TensorFlow's
 # stock kernels instead.

@@ -17,7 +17,7 @@ typedef struct TF_ShapeHandle TF_ShapeHandle;
 typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "tensorflow/c/ops.h"
 
-/* products.c: a pool of worker threads (the CPUs this process may run on,
+/* runtime.c: a pool of worker threads (the CPUs this process may run on,
  * at most 8, or DEEPID2_KERNEL_THREADS (1-8); started on first use) shared
  * by every kernel of the library.
  * deepid2_parallel_for runs fn(ctx, u) once for each u in [0, units), on
@@ -41,9 +41,12 @@ struct deepid2_op {
   int stateful;
 };
 
-/* deepid2_kernels.c: registers an op and its kernel in the loaded
- * TensorFlow; 1 on success, else prints why. */
+/* runtime.c: registers an op and its kernel in the loaded TensorFlow; 1 on
+ * success, else prints why. */
 int deepid2_register_op(const struct deepid2_op *op);
+
+/* pooling.c: the pooling ops; 1 on success. */
+int deepid2_register_pooling(void);
 
 /* products.c: DeepID2LocallyShared and its gradient; 1 on success. */
 int deepid2_register_products(void);
@@ -52,7 +55,7 @@ int deepid2_register_products(void);
  * "scalar"; every path gives the same bits). */
 const char *deepid2_products_isa(void);
 
-/* products.c: the widest vector instructions the kernels may use: 2
+/* runtime.c: the widest vector instructions the kernels may use: 2
  * AVX-512, 1 AVX2 with FMA, 0 neither; what the CPU has, capped by
  * DEEPID2_KERNEL_ISA (avx512, avx2 or base). No path changes a result. */
 int deepid2_isa_level(void);

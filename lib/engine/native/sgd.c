@@ -21,7 +21,7 @@
  * decay folded into the velocity: the same update in exact arithmetic, an
  * ulp or two apart in float32), about 30 eager dispatches and two passes
  * over the decayed weights; this is one dispatch and one pass, split
- * between the threads of products.c's pool by element ranges.
+ * between the threads of runtime.c's pool by element ranges.
  */
 #include <stdatomic.h>
 #include <stdlib.h>

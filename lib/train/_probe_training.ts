@@ -1,5 +1,6 @@
 /**
- * What the probes of `wasm_threads_test.ts` and `native_test.ts` run in a
+ * What the probes of `lib/engine/wasm_threads_test.ts` and
+ * `lib/engine/native_test.ts` run in a
  * fresh process (a backend's thread count and vector path are fixed once
  * per process): a few joint training steps of a small DeepID2 network on
  * `backend`, then feature extraction; the SHA-256 state of every weight and
@@ -8,14 +9,14 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { type BackendInfo, initBackend } from "./backend.ts";
+import { type BackendInfo, initBackend } from "../engine/backend.ts";
 import { Rng } from "../base/rng.ts";
 import {
   createDeepID2,
   defaultModelConfig,
   extractFeatures,
 } from "../nn/model.ts";
-import { DEFAULT_TRAIN, train } from "../train/train.ts";
+import { DEFAULT_TRAIN, train } from "./train.ts";
 
 /** Trains 4 steps of `pairsPerBatch` pairs on `backend` and hashes the result. */
 export async function probeTraining(

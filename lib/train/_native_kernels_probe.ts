@@ -1,5 +1,5 @@
 /**
- * The probe `native_test.ts` runs in a fresh process (the kernels' thread
+ * The probe `lib/engine/native_test.ts` runs in a fresh process (the kernels' thread
  * pool and vector path are fixed once per process, by
  * `DEEPID2_KERNEL_THREADS` and `DEEPID2_KERNEL_ISA`): `probeTraining` on the
  * tensorflow backend, and one of our products on values so small that their
@@ -7,13 +7,17 @@
  * a SHA-256 of every weight, feature and output bit, and how many variables
  * the fused SGD had to copy.
  *
- * `DEEPID2_KERNEL_THREADS=1 deno run -A lib/engine/_native_kernels_probe.ts`
+ * `DEEPID2_KERNEL_THREADS=1 deno run -A lib/train/_native_kernels_probe.ts`
  *
  * @module
  */
 import { probeTraining } from "./_probe_training.ts";
-import { productKernel, productsIsa, sgdCopies } from "./native_kernels.ts";
-import { tf } from "./tf.ts";
+import {
+  productKernel,
+  productsIsa,
+  sgdCopies,
+} from "../engine/native_kernels.ts";
+import { tf } from "../engine/tf.ts";
 
 const { info, hash } = await probeTraining("tensorflow", 24);
 // ~1e-20 x ~1e-20: denormal products, which every thread flushes to zero.
