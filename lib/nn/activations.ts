@@ -94,9 +94,8 @@ export function maxPool2x2(
   return tf.maxPool(x, 2, 2, "valid");
 }
 
-// relu(maxPool(x) + bias) by one kernel each way; the bias's gradient is
-// the sum of the ReLU's gradient dz over B, H/2, W/2, by the same Sum op
-// that tfjs's Add gradient runs. The saved tensors: [x, y].
+// relu(maxPool(x) + bias) by one kernel each way; the gradient kernel also
+// returns the bias's, in the bias's shape. The saved tensors: [x, y, bias].
 const poolBiasReluFused = tf.customGrad((...args: unknown[]) => {
   const [x, bias, save] = args as [tf.Tensor4D, tf.Tensor, tf.GradSaveFunc];
   const y = poolBiasReluKernel(x, bias as tf.Tensor1D);

@@ -60,6 +60,9 @@ const char *deepid2_products_isa(void);
  * DEEPID2_KERNEL_ISA (avx512, avx2 or base). No path changes a result. */
 int deepid2_isa_level(void);
 
+/* runtime.c: the same, from the CPU alone (no cap). */
+int deepid2_cpu_level(void);
+
 /* sgd.c: DeepID2Sgd; 1 on success. */
 int deepid2_register_sgd(void);
 

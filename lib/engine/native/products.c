@@ -235,42 +235,36 @@ __attribute__((target("avx2,fma"))) static void block_avx2(
 static block_fn block = block_scalar;
 static const char *block_isa = "scalar";
 
+/* The vector paths by deepid2_isa_level: 0 scalar, 1 AVX2, 2 AVX-512. */
+static const struct {
+  const char *name;
+  block_fn fn;
+} paths[] = {
+    {"scalar", block_scalar},
+#if defined(__x86_64__)
+    {"avx2", block_avx2},
+    {"avx512", block_avx512},
+#endif
+};
+
 /* Picks the widest path allowed (all give the same bits). */
 static void products_init(void) {
-#if defined(__x86_64__)
   const int level = deepid2_isa_level();
-  if (level == 2) {
-    block = block_avx512;
-    block_isa = "avx512";
-  } else if (level == 1) {
-    block = block_avx2;
-    block_isa = "avx2";
-  }
-#endif
+  block = paths[level].fn;
+  block_isa = paths[level].name;
 }
 
 /* For the tests: forces a path ("avx512", "avx2", "scalar"); 1 if it runs
  * on this CPU. */
 __attribute__((visibility("default"))) int32_t deepid2_products_force(
     const char *isa) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  const int fma = __builtin_cpu_supports("fma");
-  if (strcmp(isa, "avx512") == 0 && fma && __builtin_cpu_supports("avx512f")) {
-    block = block_avx512;
-    block_isa = "avx512";
-    return 1;
-  }
-  if (strcmp(isa, "avx2") == 0 && fma && __builtin_cpu_supports("avx2")) {
-    block = block_avx2;
-    block_isa = "avx2";
-    return 1;
-  }
-#endif
-  if (strcmp(isa, "scalar") == 0) {
-    block = block_scalar;
-    block_isa = "scalar";
-    return 1;
+  const int cpu = deepid2_cpu_level();
+  for (int level = 0; level <= cpu; level++) {
+    if (strcmp(isa, paths[level].name) == 0) {
+      block = paths[level].fn;
+      block_isa = paths[level].name;
+      return 1;
+    }
   }
   return 0;
 }

@@ -163,15 +163,20 @@ void deepid2_parallel_for(int64_t units, unit_fn fn, void *ctx, double flops) {
 /* ------------------------------------------------------------------ */
 /* The vector path and the registration.                               */
 
-int deepid2_isa_level(void) {
-  static int level = -1;
-  if (level >= 0) return level;
+int deepid2_cpu_level(void) {
   int l = 0;
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
   if (l == 1 && __builtin_cpu_supports("avx512f")) l = 2;
 #endif
+  return l;
+}
+
+int deepid2_isa_level(void) {
+  static int level = -1;
+  if (level >= 0) return level;
+  int l = deepid2_cpu_level();
   const char *cap = getenv("DEEPID2_KERNEL_ISA");
   if (cap) {
     const int c = strcmp(cap, "avx512") == 0 ? 2 : strcmp(cap, "avx2") == 0 ? 1 : 0;
