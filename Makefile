@@ -4,7 +4,7 @@ DENO_VERSION := 2.9.6
 DENO := $(shell command -v deno 2>/dev/null || echo .tools/node_modules/.bin/deno)
 ARGS ?=
 
-.PHONY: reproduce tables test bench fmt lint check deno tensorflow tensorflow-gpu
+.PHONY: reproduce tables test bench fmt lint check deno tensorflow tensorflow-gpu slurm-test
 
 # The native backend first where it can be built (quietly; wasm otherwise).
 reproduce: deno
@@ -51,3 +51,11 @@ tensorflow: deno
 
 tensorflow-gpu: deno
 	DENO=$(DENO) bash lib/engine/native/build.sh gpu
+
+# The sweep as a Slurm job array on a real one-node Slurm started on this
+# machine (as root; installs slurm-wlm and munge with apt where missing):
+# the smoke profile's array with one task killed and resubmitted, every
+# result CSV compared byte for byte with a local run (docs/cluster.md).
+# Not part of `make test`.
+slurm-test: deno
+	DENO=$(DENO) bash experiments/slurm_cluster_test.sh

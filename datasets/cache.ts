@@ -13,13 +13,23 @@
  * a half-written cache from an interrupted run fails those checks and is
  * rebuilt, never used.
  *
+ * Building reads, decodes (sharp) and crops the images on worker threads,
+ * one per core unless `workers` or the environment variable
+ * `DEEPID2_DATA_WORKERS` says otherwise (datasets/workers.ts), in chunks of
+ * consecutive images; each crop depends only on its own file, so the cache
+ * is byte-identical for any worker count. A build can cut several crops in
+ * one pass (`alsoCrops`: each image decoded once for all of them), writing
+ * each crop's cache as above; decoding is about two thirds of a one-crop
+ * build.
+ *
  * @module
  */
-import sharp from "sharp";
 import { sha256Hex, writeFileAtomic, writeTextAtomic } from "../lib/base/io.ts";
 import { Progress } from "../lib/base/progress.ts";
 import type { CropOptions } from "./types.ts";
-import { cropBytes, cropFace, decodeImage, validateCrop } from "./crop.ts";
+import { cropBytes, validateCrop } from "./crop.ts";
+import type { CropChunk } from "./data_tasks.ts";
+import { dataWorkerCount, runTasks } from "./workers.ts";
 
 /** Bumped whenever the crop computation changes, to invalidate caches. */
 export const CROP_VERSION = 1;
@@ -55,8 +65,20 @@ export interface LoadCropsOptions {
   annotationHash?: string;
   /** No progress line. */
   quiet?: boolean;
-  /** Decodes in flight at once (default 6). */
+  /** Decodes in flight at once, over all workers (default 6). */
   concurrency?: number;
+  /**
+   * Threads decoding and cropping (default: `DEEPID2_DATA_WORKERS`, else
+   * one per core; datasets/workers.ts). The crops are the same for any
+   * count.
+   */
+  workers?: number;
+  /**
+   * Further crops of the same sources that the caller will load next: when
+   * this call has to build its cache, the caches of these that are missing
+   * or stale are built in the same pass (each image decoded once for all).
+   */
+  alsoCrops?: readonly CropOptions[];
 }
 
 /** What {@linkcode loadCrops} returns. */
@@ -157,95 +179,199 @@ export async function loadCrops(
   options: LoadCropsOptions,
 ): Promise<LoadCropsResult> {
   validateCrop(options.crop);
-  const per = cropBytes(options.crop);
-  const shape: [number, number, number] = [
-    options.crop.height,
-    options.crop.width,
-    options.crop.gray ? 1 : 3,
-  ];
   const dir = await cacheFolder(options);
   const hash = await sourceHash(sources, options);
-  const cached = await readValidCache(dir, hash, per * sources.length);
+  const cached = await readValidCache(
+    dir,
+    hash,
+    cropBytes(options.crop) * sources.length,
+  );
   if (cached) {
     return {
       images: cached.images,
-      shape,
+      shape: shapeOf(options.crop),
       bad: cached.manifest.bad,
       cache: dir,
       built: false,
     };
   }
+  // The other crops asked for whose caches are not there yet: built in the
+  // same pass, so each image is read and decoded once for all of them.
+  const seen = new Set([JSON.stringify(options.crop)]);
+  const extra: { crop: CropOptions; dir: string; hash: string }[] = [];
+  for (const crop of options.alsoCrops ?? []) {
+    const key = JSON.stringify(crop);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    validateCrop(crop);
+    const o = { ...options, crop };
+    const d = await cacheFolder(o), h = await sourceHash(sources, o);
+    if (!(await manifestMatches(d, h, cropBytes(crop) * sources.length))) {
+      extra.push({ crop, dir: d, hash: h });
+    }
+  }
   const t0 = performance.now();
-  const { images, bad } = await cropAll(sources, options);
-  const buildSeconds = (performance.now() - t0) / 1000;
-  await Deno.mkdir(dir, { recursive: true });
-  // A stale manifest must never vouch for the new binary: remove it first.
-  await Deno.remove(`${dir}/manifest.json`).catch(() => {});
-  await writeFileAtomic(`${dir}/crops.bin`, images);
-  const manifest: Manifest = {
-    version: CROP_VERSION,
-    format: options.format,
-    root: options.root,
-    sourceHash: hash,
-    crop: options.crop,
-    shape: [sources.length, ...shape],
-    binBytes: images.length,
-    binSha256: await sha256Hex(images),
-    bad,
-    builtAt: new Date().toISOString(),
-    buildSeconds,
-  };
-  await writeTextAtomic(
-    `${dir}/manifest.json`,
-    JSON.stringify(manifest, null, 1) + "\n",
+  const built = await cropAllMany(
+    sources,
+    [options.crop, ...extra.map((x) => x.crop)],
+    options,
   );
-  return { images, shape, bad, cache: dir, built: true };
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const write = (crop: CropOptions, d: string, h: string, images: Uint8Array) =>
+    writeCache(d, images, {
+      version: CROP_VERSION,
+      format: options.format,
+      root: options.root,
+      sourceHash: h,
+      crop,
+      shape: [sources.length, ...shapeOf(crop)],
+      binBytes: images.length,
+      binSha256: "",
+      bad: built.bad,
+      builtAt: new Date().toISOString(),
+      buildSeconds,
+    });
+  await write(options.crop, dir, hash, built.images[0]);
+  for (let k = 0; k < extra.length; k++) {
+    await write(
+      extra[k].crop,
+      extra[k].dir,
+      extra[k].hash,
+      built.images[k + 1],
+    );
+  }
+  return {
+    images: built.images[0],
+    shape: shapeOf(options.crop),
+    bad: built.bad,
+    cache: dir,
+    built: true,
+  };
+}
+
+function shapeOf(crop: CropOptions): [number, number, number] {
+  return [crop.height, crop.width, crop.gray ? 1 : 3];
 }
 
 /**
+ * Whether `dir`'s manifest is for these sources and its binary has the
+ * expected length: the cheap half of {@linkcode readValidCache}'s checks,
+ * to decide whether a crop asked for in passing needs building. Loading it
+ * later runs every check (its checksum too).
+ */
+async function manifestMatches(
+  dir: string,
+  hash: string,
+  expectBytes: number,
+): Promise<boolean> {
+  try {
+    const m: Manifest = JSON.parse(
+      await Deno.readTextFile(`${dir}/manifest.json`),
+    );
+    return m.version === CROP_VERSION && m.sourceHash === hash &&
+      m.binBytes === expectBytes &&
+      (await Deno.stat(`${dir}/crops.bin`)).size === expectBytes;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a cache: the binary first, then the manifest naming its length and
+ * checksum (computed here), each atomically, after removing the old manifest
+ * so that it never vouches for a new binary.
+ */
+async function writeCache(
+  dir: string,
+  images: Uint8Array,
+  manifest: Manifest,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.remove(`${dir}/manifest.json`).catch(() => {});
+  await writeFileAtomic(`${dir}/crops.bin`, images);
+  const full: Manifest = { ...manifest, binSha256: await sha256Hex(images) };
+  await writeTextAtomic(
+    `${dir}/manifest.json`,
+    JSON.stringify(full, null, 1) + "\n",
+  );
+}
+
+/** Images per chunk handed to a worker: ~0.1-0.2 s of work. */
+const CROP_CHUNK = 64;
+
+/**
  * Decodes and crops every source (no cache), `concurrency` decodes in
- * flight. Returns the crops and the images that failed to decode.
+ * flight in all, over `workers` threads (default: `DEEPID2_DATA_WORKERS`,
+ * else one per core but at most one per 512 images; datasets/workers.ts).
+ * Returns the crops and the images that failed to decode.
  */
 export async function cropAll(
   sources: readonly CropSource[],
   options: Pick<
     LoadCropsOptions,
-    "root" | "crop" | "format" | "quiet" | "concurrency"
+    "root" | "crop" | "format" | "quiet" | "concurrency" | "workers"
   >,
 ): Promise<{ images: Uint8Array; bad: BadImage[] }> {
-  sharp.concurrency(1); // one libvips thread per image; parallel images instead
-  sharp.cache(false);
-  const per = cropBytes(options.crop);
-  const images = new Uint8Array(per * sources.length);
+  const { images, bad } = await cropAllMany(sources, [options.crop], options);
+  return { images: images[0], bad };
+}
+
+/**
+ * {@linkcode cropAll} for several crops at once: each image is read and
+ * decoded once and cut into every crop. Returns one [N, H, W, C] array per
+ * crop, in the order of `crops`.
+ */
+export async function cropAllMany(
+  sources: readonly CropSource[],
+  crops: readonly CropOptions[],
+  options: Pick<
+    LoadCropsOptions,
+    "root" | "format" | "quiet" | "concurrency" | "workers"
+  >,
+): Promise<{ images: Uint8Array[]; bad: BadImage[] }> {
+  for (const c of crops) validateCrop(c);
+  const per = crops.map(cropBytes);
+  const images = per.map((b) => new Uint8Array(b * sources.length));
   const bad: BadImage[] = [];
-  const progress = options.quiet
-    ? null
-    : new Progress(`prepare ${options.format}`, sources.length, {
-      unit: "images",
+  const progress = options.quiet ? null : new Progress(
+    `prepare ${options.format}${
+      crops.length > 1 ? ` (${crops.length} crops)` : ""
+    }`,
+    sources.length,
+    { unit: "images" },
+  );
+  // by default a worker per ~1 s of decoding and cropping at least
+  const workers = dataWorkerCount(options.workers, {
+    items: sources.length,
+    perWorker: 512,
+  });
+  const inflight = Math.max(
+    1,
+    Math.ceil((options.concurrency ?? 6) / Math.max(1, workers)),
+  );
+  const chunks: CropChunk[] = [];
+  for (let start = 0; start < sources.length; start += CROP_CHUNK) {
+    const part = sources.slice(start, start + CROP_CHUNK);
+    chunks.push({
+      root: options.root,
+      start,
+      paths: part.map((s) => s.path),
+      landmarks: part.map((s) => s.landmarks),
+      crops: [...crops],
+      inflight,
     });
-  let next = 0, done = 0;
-  async function worker(): Promise<void> {
-    while (next < sources.length) {
-      const i = next++;
-      const s = sources[i];
-      const file = `${options.root}/${s.path}`;
-      try {
-        const img = await decodeImage(await Deno.readFile(file));
-        cropFace(img, s.landmarks, {
-          crop: options.crop,
-          out: images,
-          offset: i * per,
-        });
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) throw e;
-        bad.push({ index: i, path: s.path, error: (e as Error).message });
-      }
-      done++;
-      if (done < sources.length) progress?.update(done);
-    }
   }
-  const n = Math.max(1, options.concurrency ?? 6);
-  await Promise.all(Array.from({ length: n }, worker));
+  let done = 0;
+  await runTasks("crop", chunks, {
+    workers,
+    onResult: (k, out) => {
+      const start = chunks[k].start;
+      out.images.forEach((im, c) => images[c].set(im, start * per[c]));
+      bad.push(...out.bad);
+      done += chunks[k].paths.length;
+      if (done < sources.length) progress?.update(done);
+    },
+  });
   progress?.finish(done);
   bad.sort((x, y) => x.index - y.index);
   return { images, bad };

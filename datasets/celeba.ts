@@ -227,6 +227,9 @@ export interface LoadCelebaOptions {
   /** Skip (and count) undecodable images. */
   skipBadImages?: boolean;
   quiet?: boolean;
+  /** Crop threads and crops built in the same pass (datasets/cache.ts). */
+  workers?: number;
+  alsoCrops?: readonly CropOptions[];
 }
 
 /** A loaded CelebA folder. */
@@ -314,6 +317,8 @@ export async function loadCeleba(
     crop: options.crop,
     cacheDir: options.cacheDir,
     quiet: options.quiet,
+    workers: options.workers,
+    alsoCrops: options.alsoCrops,
   });
   const { set, keptIndex } = assembleFaceSet(sources, {
     labels: kept.map((k) => nameIndex.get(k.entry.identity)!),

@@ -185,6 +185,55 @@ export async function decodeImage(bytes: Uint8Array): Promise<RawImage> {
 }
 
 /**
+ * What {@linkcode cropFace} fixes before its sampling loop: the crop ->
+ * image similarity (translation `tx`, `ty`), the supersampling `n` and the
+ * sample positions' terms of x = a cx - b cy + tx, y = b cx + a cy + ty,
+ * once per crop column (`ax` = a cx, `bx` = b cx; width * n entries) and
+ * row (`ay`, `by`; height * n): each sample then computes the same doubles
+ * as evaluating the whole expression there would.
+ */
+export interface CropPlan {
+  n: number;
+  tx: number;
+  ty: number;
+  ax: Float64Array;
+  bx: Float64Array;
+  ay: Float64Array;
+  by: Float64Array;
+}
+
+/** The {@linkcode CropPlan} of cropping `img` by `landmarks` into `crop`. */
+export function cropPlan(
+  img: RawImage,
+  landmarks: readonly number[] | null,
+  crop: CropOptions,
+): CropPlan {
+  const src = landmarks ?? fixedLandmarks(img.width, img.height);
+  const toCrop = fitSimilarity(src, templateFor(crop));
+  const inv = invertSimilarity(toCrop); // crop -> image
+  const k = Math.hypot(inv.a, inv.b); // image pixels per crop pixel
+  const n = Math.max(1, Math.ceil(k - 1e-6));
+  const cols = crop.width * n, rows = crop.height * n;
+  const ax = new Float64Array(cols), bx = new Float64Array(cols);
+  const ay = new Float64Array(rows), by = new Float64Array(rows);
+  for (let j = 0; j < crop.width; j++) {
+    for (let sj = 0; sj < n; sj++) {
+      const cx = j + (sj + 0.5) / n - 0.5;
+      ax[j * n + sj] = inv.a * cx;
+      bx[j * n + sj] = inv.b * cx;
+    }
+  }
+  for (let i = 0; i < crop.height; i++) {
+    for (let si = 0; si < n; si++) {
+      const cy = i + (si + 0.5) / n - 0.5;
+      ay[i * n + si] = inv.a * cy;
+      by[i * n + si] = inv.b * cy;
+    }
+  }
+  return { n, tx: inv.tx, ty: inv.ty, ax, bx, ay, by };
+}
+
+/**
  * Aligns and crops `img` into `out` at byte `offset` ([H, W, C] uint8, C = 1
  * when `crop.gray`, else 3). `landmarks` (5 points in image pixels) selects
  * the similarity alignment; null selects the fixed crop. Pixels outside the
@@ -197,30 +246,27 @@ export function cropFace(
 ): void {
   const { crop, out } = options;
   const offset = options.offset ?? 0;
-  const src = landmarks ?? fixedLandmarks(img.width, img.height);
-  const toCrop = fitSimilarity(src, templateFor(crop));
-  const inv = invertSimilarity(toCrop); // crop -> image
-  const k = Math.hypot(inv.a, inv.b); // image pixels per crop pixel
-  const n = Math.max(1, Math.ceil(k - 1e-6));
+  const { n, ax, bx, ay, by, tx, ty } = cropPlan(img, landmarks, crop);
   const { data, width: w, height: h, channels: ch } = img;
   const gray = crop.gray;
   const outC = gray ? 1 : 3;
   const inv_n2 = 1 / (n * n);
   const rgbStride = ch >= 3;
+  const xMax = w - 1, yMax = h - 1;
   let o = offset;
   for (let i = 0; i < crop.height; i++) {
     for (let j = 0; j < crop.width; j++) {
       let r = 0, g = 0, b = 0;
       for (let si = 0; si < n; si++) {
-        const cy = i + (si + 0.5) / n - 0.5;
+        const byi = by[i * n + si], ayi = ay[i * n + si];
         for (let sj = 0; sj < n; sj++) {
-          const cx = j + (sj + 0.5) / n - 0.5;
-          let x = inv.a * cx - inv.b * cy + inv.tx;
-          let y = inv.b * cx + inv.a * cy + inv.ty;
+          const q = j * n + sj;
+          let x = ax[q] - byi + tx;
+          let y = bx[q] + ayi + ty;
           if (x < 0) x = 0;
-          else if (x > w - 1) x = w - 1;
+          else if (x > xMax) x = xMax;
           if (y < 0) y = 0;
-          else if (y > h - 1) y = h - 1;
+          else if (y > yMax) y = yMax;
           const x0 = Math.floor(x), y0 = Math.floor(y);
           const x1 = x0 + 1 < w ? x0 + 1 : x0;
           const y1 = y0 + 1 < h ? y0 + 1 : y0;

@@ -29,6 +29,9 @@ export interface LoadFoldersOptions {
   /** Skip (and count) undecodable images. */
   skipBadImages?: boolean;
   quiet?: boolean;
+  /** Crop threads and crops built in the same pass (datasets/cache.ts). */
+  workers?: number;
+  alsoCrops?: readonly CropOptions[];
 }
 
 /** A loaded folder-per-identity set. */
@@ -86,6 +89,8 @@ export async function loadFolders(
     crop: options.crop,
     cacheDir: options.cacheDir,
     quiet: options.quiet,
+    workers: options.workers,
+    alsoCrops: options.alsoCrops,
   });
   const skipped = noneSkipped();
   const { set } = assembleFaceSet(sources, {

@@ -409,6 +409,9 @@ export interface LoadLfwOptions {
   /** Skip (and count) undecodable images and the pairs that use them. */
   skipBadImages?: boolean;
   quiet?: boolean;
+  /** Crop threads and crops built in the same pass (datasets/cache.ts). */
+  workers?: number;
+  alsoCrops?: readonly CropOptions[];
 }
 
 /** The validation split of an LFW folder: its View 1 pairs. */
@@ -545,6 +548,8 @@ export async function loadLfw(
     crop: options.crop,
     cacheDir: options.cacheDir,
     quiet: options.quiet,
+    workers: options.workers,
+    alsoCrops: options.alsoCrops,
   });
   const assembled = assembleFaceSet(sources, {
     labels: images.map((im) => nameIndex.get(im.name)!),

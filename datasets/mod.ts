@@ -31,6 +31,12 @@
  * place, so an interrupted generation is never used — and then loads it
  * through the same loaders as a user's folder.
  *
+ * Generation and crop caches run on one worker thread per core (`workers`,
+ * or the environment variable `DEEPID2_DATA_WORKERS`; datasets/workers.ts)
+ * and give the same bytes for any count. `alsoCrops` names the other crops
+ * a caller will load next (a replicate's patches): they are cut in the same
+ * pass as `crop`'s when its cache is built.
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -111,6 +117,19 @@ export interface LoadDatasetOptions {
   cacheDir?: string;
   /** No progress lines. */
   quiet?: boolean;
+  /**
+   * Threads generating the synthetic set and building crop caches
+   * (default: `DEEPID2_DATA_WORKERS`, else one per core; datasets/workers.ts).
+   * Files and crops are the same for any count.
+   */
+  workers?: number;
+  /**
+   * The other crops of this data the caller will load next (a replicate's
+   * patches, say): whenever `crop`'s cache has to be built, the missing
+   * caches of these are built in the same pass, each image decoded once
+   * for all of them, and their own loads then find them ready.
+   */
+  alsoCrops?: readonly CropOptions[];
 }
 
 /** The folder `--data synth` with `params` generates into. */
@@ -139,7 +158,7 @@ function canonical(p: SynthParams): Record<string, unknown> {
  */
 export async function ensureSynth(
   params: SynthParams,
-  options: { cacheDir?: string; quiet?: boolean } = {},
+  options: { cacheDir?: string; quiet?: boolean; workers?: number } = {},
 ): Promise<string> {
   validateSynthParams(params);
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
@@ -153,7 +172,10 @@ export async function ensureSynth(
     console.error(`generating the synthetic data set into ${dir}`);
   }
   try {
-    await generateSynth(tmp, params, { quiet: options.quiet });
+    await generateSynth(tmp, params, {
+      quiet: options.quiet,
+      workers: options.workers,
+    });
     await Deno.rename(tmp, dir);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -244,7 +266,11 @@ export async function loadDataset(
   const synth = options.data === "synth";
   const params = options.synth ?? SYNTH_PROFILES.quick;
   const root = synth
-    ? await ensureSynth(params, { cacheDir, quiet: options.quiet })
+    ? await ensureSynth(params, {
+      cacheDir,
+      quiet: options.quiet,
+      workers: options.workers,
+    })
     : options.data.replace(/\/+$/, "");
   const common = {
     crop: options.crop,
@@ -252,6 +278,8 @@ export async function loadDataset(
     skipMissing: options.skipMissing,
     skipBadImages: options.skipBadImages,
     quiet: options.quiet,
+    workers: options.workers,
+    alsoCrops: options.alsoCrops,
   };
   let trainSource: {
     set: FaceSet;
@@ -448,7 +476,9 @@ export async function loadDataset(
 /**
  * Measures preparation speed (decode + align + crop, no cache) on a small
  * synthetic set generated in a temp folder: CelebA-format images aligned by
- * landmarks and LFW-format images by the fixed crop.
+ * landmarks and LFW-format images by the fixed crop. On one thread
+ * (`workers: 1`), as it always measured, so hosts and versions compare;
+ * data preparation itself runs one worker per core (datasets/workers.ts).
  */
 export async function benchPrepare(): Promise<{ prepare_img_per_s: number }> {
   const dir = await Deno.makeTempDir({ prefix: "deepid2-bench-" });
@@ -461,7 +491,11 @@ export async function benchPrepare(): Promise<{ prepare_img_per_s: number }> {
       testIdentities: 40,
       testImagesPerIdentity: 3,
     };
-    await generateSynth(dir, params, { quiet: true, contactSheet: false });
+    await generateSynth(dir, params, {
+      quiet: true,
+      contactSheet: false,
+      workers: 1,
+    });
     const cel = await Deno.readTextFile(
       `${dir}/celeba/list_landmarks_align_celeba.txt`,
     );
@@ -486,6 +520,7 @@ export async function benchPrepare(): Promise<{ prepare_img_per_s: number }> {
       crop: DEFAULT_CROP,
       format: "bench",
       quiet: true,
+      workers: 1,
     };
     await cropAll(sources.slice(0, 32), opts); // warm-up
     const t0 = performance.now();

@@ -36,8 +36,14 @@
  * [--held-out N] [--images-per-identity K|MIN-MAX] [--test-identities M]
  * [--test-images-per-identity K|MIN-MAX] [--pairs-per-fold P] [--folds F]
  * [--validation-identities V] [--dev-train-pairs P] [--dev-test-pairs P]
- * [--difficulty D] [--seed S] [--quiet]` (the flags: {@linkcode SYNTH_FLAGS});
- * prints one JSON line.
+ * [--difficulty D] [--seed S] [--workers N] [--quiet]` (the flags:
+ * {@linkcode SYNTH_FLAGS}); prints one JSON line.
+ *
+ * Photos are rendered, JPEG-encoded and written on worker threads, one per
+ * core unless `--workers N` or the environment variable
+ * `DEEPID2_DATA_WORKERS` says otherwise (datasets/workers.ts). Each photo
+ * draws only from its own seed stream (`celeba-img-*`, `lfw-img-*`,
+ * `validation-img-*`), so every file is byte-identical for any worker count.
  *
  * @module
  */
@@ -51,12 +57,9 @@ import sharp from "sharp";
 import { writeFileAtomic, writeTextAtomic } from "../lib/base/io.ts";
 import { Progress } from "../lib/base/progress.ts";
 import { Rng } from "../lib/base/rng.ts";
-import {
-  type Identity,
-  type Layout,
-  renderFace,
-  sampleIdentity,
-} from "./face_model.ts";
+import { type Identity, type Layout, sampleIdentity } from "./face_model.ts";
+import type { RenderChunk, RenderJob } from "./data_tasks.ts";
+import { dataWorkerCount, runTasks } from "./workers.ts";
 import { uniqueNames } from "./names.ts";
 import { LFW_VIEW1_FILES } from "./lfw.ts";
 import { VALIDATION_FOLDS } from "./validation.ts";
@@ -239,23 +242,20 @@ export interface SynthSummary {
   imagesPerSecond: number;
 }
 
-interface Job {
-  path: string;
-  identity: Identity;
-  seed: number;
-  layout: Layout;
-  onLandmarks?: (lm: number[]) => void;
-}
+type Job = RenderJob;
 
 /**
  * Generates a synthetic data set into `out` (created; existing files are
- * overwritten). Rendering runs on this thread, JPEG encoding on sharp's
- * threads in parallel.
+ * overwritten). Photos are rendered, JPEG-encoded and written on `workers`
+ * threads (default: `DEEPID2_DATA_WORKERS`, else one per core but at most
+ * one per 256 photos; datasets/workers.ts), in chunks of consecutive
+ * photos; every photo draws only from its own seed, so the files are
+ * byte-identical for any worker count.
  */
 export async function generateSynth(
   out: string,
   params: SynthParams,
-  options: { quiet?: boolean; contactSheet?: boolean } = {},
+  options: { quiet?: boolean; contactSheet?: boolean; workers?: number } = {},
 ): Promise<SynthSummary> {
   validateSynthParams(params);
   const t0 = performance.now();
@@ -286,13 +286,11 @@ export async function generateSynth(
     );
   }
   const fileName = (i: number) => `${String(i + 1).padStart(6, "0")}.jpg`;
-  const landmarks: number[][] = new Array(celebImages.length);
   const jobs: Job[] = celebImages.map((id, i) => ({
     path: `${celeba}/img_align_celeba/${fileName(i)}`,
     identity: celebIdentity.get(id)!,
     seed: Rng.derive(seed, `celeba-img-${i + 1}`).nextUint32(),
     layout: CELEBA_LAYOUT,
-    onLandmarks: (lm) => landmarks[i] = lm,
   }));
 
   // ---- LFW-format identities, folds and pairs ----
@@ -389,7 +387,16 @@ export async function generateSynth(
     }
   }
 
-  await renderAll(jobs, { difficulty, quiet: options.quiet });
+  // CelebA photos come first, so their landmarks are the first ones.
+  const landmarks = (await renderAll(jobs, {
+    difficulty,
+    quiet: options.quiet,
+    // by default a worker per ~1 s of rendering at least
+    workers: dataWorkerCount(options.workers, {
+      items: jobs.length,
+      perWorker: 256,
+    }),
+  })).slice(0, celebImages.length);
 
   // ---- annotation files ----
   const idLines = celebImages.map((id, i) => `${fileName(i)} ${id}`);
@@ -546,41 +553,39 @@ function samplePairs(
   return [same, diff.map((x) => x.join("\t"))];
 }
 
+/** Photos per chunk handed to a worker: ~0.2 s of work, 300 chunks for quick. */
+const RENDER_CHUNK = 48;
+
+/**
+ * Renders, encodes and writes every photo, over `workers` threads
+ * (datasets/workers.ts), and returns each photo's landmarks in job order.
+ */
 async function renderAll(
   jobs: Job[],
-  o: { difficulty: number; quiet?: boolean },
-): Promise<void> {
-  const quiet = o.quiet;
-  sharp.concurrency(1);
-  sharp.cache(false);
-  const progress = quiet
+  o: { difficulty: number; quiet?: boolean; workers: number },
+): Promise<number[][]> {
+  const progress = o.quiet
     ? null
     : new Progress("synth", jobs.length, { unit: "images" });
-  const inflight = new Set<Promise<void>>();
-  let done = 0;
-  for (const job of jobs) {
-    const face = renderFace(job.identity, {
-      seed: job.seed,
+  const chunks: RenderChunk[] = [];
+  for (let i = 0; i < jobs.length; i += RENDER_CHUNK) {
+    chunks.push({
+      jobs: jobs.slice(i, i + RENDER_CHUNK),
       difficulty: o.difficulty,
-      layout: job.layout,
     });
-    job.onLandmarks?.(face.landmarks);
-    const p = sharp(face.pixels, {
-      raw: { width: face.width, height: face.height, channels: 3 },
-    })
-      .jpeg({ quality: face.quality })
-      .toBuffer()
-      .then((buf) => Deno.writeFile(job.path, buf))
-      .then(() => {
-        done++;
-        if (done < jobs.length) progress?.update(done);
-      });
-    const tracked: Promise<void> = p.finally(() => inflight.delete(tracked));
-    inflight.add(tracked);
-    if (inflight.size >= 4) await Promise.race(inflight);
   }
-  await Promise.all(inflight);
+  const landmarks: number[][] = new Array(jobs.length);
+  let done = 0;
+  await runTasks("render", chunks, {
+    workers: o.workers,
+    onResult: (k, out) => {
+      out.landmarks.forEach((lm, i) => landmarks[k * RENDER_CHUNK + i] = lm);
+      done += out.landmarks.length;
+      if (done < jobs.length) progress?.update(done);
+    },
+  });
   progress?.finish(done);
+  return landmarks;
 }
 
 async function writeContactSheet(
@@ -592,6 +597,8 @@ async function writeContactSheet(
     count: Map<string, number>;
   },
 ): Promise<void> {
+  sharp.concurrency(1); // as when the photos were encoded on this thread
+  sharp.cache(false);
   const perRow = 6, rowsCeleb = 6, rowsLfw = 3;
   const byId = new Map<number, number[]>();
   o.celebImages.forEach((id, i) => byId.set(id, [...(byId.get(id) ?? []), i]));
@@ -738,6 +745,12 @@ export const SYNTH_FLAGS = {
     help: `how close identities are ${FROM_PROFILE}`,
   },
   seed: { type: "integer", arg: "S", help: `generator seed ${FROM_PROFILE}` },
+  workers: {
+    type: "integer",
+    arg: "N",
+    help:
+      "threads rendering and encoding (default: DEEPID2_DATA_WORKERS, else one per core)",
+  },
   quiet: { type: "boolean", default: false, help: "no progress line" },
 } as const satisfies FlagTable;
 
@@ -789,7 +802,10 @@ export async function main(args: string[]): Promise<number> {
     p.validationDevTestPairs;
   p.difficulty = values.difficulty ?? p.difficulty;
   p.seed = values.seed ?? p.seed;
-  const summary = await generateSynth(values.out, p, { quiet: values.quiet });
+  const summary = await generateSynth(values.out, p, {
+    quiet: values.quiet,
+    workers: values.workers,
+  });
   console.log(JSON.stringify(summary));
   return 0;
 }

@@ -9,11 +9,18 @@
  *     FILE.csv: header and columns fold,label,score (label 1 = same identity,
  *     0 = different; higher score = more similar; other columns ignored).
  *   deno task evaluate --features FEATURES.csv --pairs pairs.txt
- *       [--scorer l2|cosine|joint_bayesian] [--model JB.json] [--roc OUT.csv]
+ *       [--scorer l2|cosine|joint_bayesian] [--model M | --scoring FILE]
+ *       [--profile P] [--results DIR] [--cache DIR] [--roc OUT.csv]
  *     FEATURES.csv: header path,f0,f1,... and one row per image, the path
- *     relative to the LFW folder (Name/Name_0001.jpg, any image extension);
- *     pairs.txt: LFW View 2 (or View 1) pairs; joint_bayesian needs a model
- *     saved by lib/eval/joint_bayesian.ts (JointBayesianModel.toJSON).
+ *     relative to the LFW folder (Name/Name_0001.jpg, any image extension;
+ *     what `deno task features` writes); pairs.txt: LFW View 2 (or View 1)
+ *     pairs; joint_bayesian needs the PCA + Joint Bayesian model that scored
+ *     the network: `--model M` names the network (EXPERIMENT:CONFIG:seedK,
+ *     a model key or a .model file: experiments/harness/model_names.ts) and
+ *     its scoring file beside it is read (lib/eval/scoring_file.ts);
+ *     `--scoring FILE` reads that file directly; `--model JB.json` (a file
+ *     saved by JointBayesianModel.toJSON, lib/eval/joint_bayesian.ts) as
+ *     before.
  *
  * Prints one JSON line: accuracy_mean, accuracy_std (population, as
  * facenet), accuracy_se (std / sqrt(folds)), auc, eer, tar_at_far_1e-3 and
@@ -35,6 +42,12 @@ import {
 import { stringify } from "csv-stringify/sync";
 import { readPairs } from "../datasets/lfw.ts";
 import { InputError, writeTextAtomic } from "../lib/base/io.ts";
+import { parseScoringFile } from "../lib/eval/scoring_file.ts";
+import {
+  MODEL_LOOKUP_FLAGS,
+  resolveModel,
+  resultsFolder,
+} from "./harness/model_names.ts";
 import { csvRecords, readText } from "./report/csv.ts";
 import { JointBayesianModel } from "../lib/eval/joint_bayesian.ts";
 import {
@@ -77,9 +90,17 @@ export const EVALUATE_FLAGS = {
   },
   model: {
     type: "string",
-    arg: "JB.json",
-    help: "a Joint Bayesian model, for --scorer joint_bayesian",
+    arg: "M|JB.json",
+    help:
+      "for --scorer joint_bayesian: a network (EXPERIMENT:CONFIG:seedK, model key, .model file) whose scoring file holds its PCA + Joint Bayesian, or a Joint Bayesian JSON",
   },
+  scoring: {
+    type: "string",
+    arg: "FILE",
+    help:
+      "for --scorer joint_bayesian: a network's scoring file (<cache>/models/<key>.scoring.json)",
+  },
+  ...MODEL_LOOKUP_FLAGS,
   roc: {
     type: "string",
     arg: "OUT.csv",
@@ -100,7 +121,12 @@ export interface EvaluateConfig {
   pairs: string;
   scorer: typeof SCORERS[number];
   model: string;
+  scoring: string;
   roc: string;
+  /** Where `--model` names are looked up. */
+  profile: string;
+  results: string;
+  cache: string;
 }
 
 /** A protocol row with the input line it came from. */
@@ -354,22 +380,82 @@ export async function scoreLfwPairs(
   }));
 }
 
+/**
+ * The Joint Bayesian model `--scoring` or `--model` names, with the file it
+ * came from: a scoring file, a network's (its scoring file beside it), or a
+ * Joint Bayesian JSON.
+ */
+export async function jointBayesianFor(
+  config: Pick<
+    EvaluateConfig,
+    "model" | "scoring" | "profile" | "results" | "cache"
+  >,
+): Promise<{ model: JointBayesianModel; file: string }> {
+  let file = config.scoring;
+  if (!file) {
+    const m = config.model;
+    const isJson = m.endsWith(".json") &&
+      await Deno.stat(m).then((s) => s.isFile, () => false);
+    if (isJson) file = m;
+    else {
+      let ref;
+      try {
+        ref = await resolveModel(m, config);
+      } catch (e) {
+        throw new InputError(m, 0, (e as Error).message);
+      }
+      file = ref.scoringPath;
+      try {
+        await Deno.stat(file);
+      } catch {
+        throw new InputError(
+          file,
+          0,
+          `model ${ref.key} has no scoring file (it is written when an experiment scores the model; rerun that experiment, with --force if its results exist)`,
+        );
+      }
+    }
+  }
+  const text = await readText(
+    file,
+    "a scoring file or a Joint Bayesian model JSON",
+  );
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, 0, `not JSON: ${(e as Error).message}`);
+  }
+  if ((json as { format?: unknown })?.format === "deepid2-scoring") {
+    const scoring = parseScoringFile(text, file);
+    if (!scoring.jointBayesian) {
+      throw new InputError(
+        file,
+        0,
+        `model ${scoring.model} has no Joint Bayesian model (its held-out features had no variance); use --scorer l2 or cosine`,
+      );
+    }
+    return { model: JointBayesianModel.fromJSON(scoring.jointBayesian), file };
+  }
+  try {
+    return { model: JointBayesianModel.fromJSON(json), file };
+  } catch (e) {
+    throw new InputError(file, 0, (e as Error).message);
+  }
+}
+
 async function scorerFor(config: EvaluateConfig, dim: number): Promise<Scorer> {
   if (config.scorer !== "joint_bayesian") return scorerByName(config.scorer);
-  let model: JointBayesianModel;
-  try {
-    model = JointBayesianModel.fromJSON(
-      JSON.parse(await readText(config.model, "a Joint Bayesian model JSON")),
-    );
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError(config.model, 0, (e as Error).message);
-  }
+  const { model, file } = await jointBayesianFor(config);
   if (model.inputDim !== dim) {
     throw new InputError(
-      config.model,
+      file,
       0,
-      `model expects ${model.inputDim}-d features, ${config.features} has ${dim}`,
+      `model expects ${model.inputDim}-d features, ${config.features} has ${dim}${
+        dim === 2 * model.inputDim
+          ? " (features with --flip: the network's Joint Bayesian model takes one face's)"
+          : ""
+      }`,
     );
   }
   return jointBayesianScorer(model);
@@ -415,7 +501,11 @@ function toConfig(values: FlagValues<typeof EVALUATE_FLAGS>): EvaluateConfig {
     pairs: values.pairs ?? "",
     scorer,
     model: values.model ?? "",
+    scoring: values.scoring ?? "",
     roc: values.roc ?? "",
+    profile: values.profile,
+    results: values.results ?? resultsFolder(values.profile),
+    cache: values.cache,
   };
   if (Boolean(config.scores) === Boolean(config.features)) {
     throw new Error("give either --scores or --features (with --pairs)");
@@ -423,8 +513,15 @@ function toConfig(values: FlagValues<typeof EVALUATE_FLAGS>): EvaluateConfig {
   if (config.features && !config.pairs) {
     throw new Error("--features needs --pairs");
   }
-  if (config.scorer === "joint_bayesian" && !config.model) {
-    throw new Error("--scorer joint_bayesian needs --model JB.json");
+  if (config.model && config.scoring) {
+    throw new Error("give --model or --scoring, not both");
+  }
+  if (
+    config.scorer === "joint_bayesian" && !config.model && !config.scoring
+  ) {
+    throw new Error(
+      "--scorer joint_bayesian needs --model M (a network, or JB.json) or --scoring FILE",
+    );
   }
   return config;
 }

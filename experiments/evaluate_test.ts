@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { fitJointBayesian } from "../lib/eval/joint_bayesian.ts";
+import {
+  fitJointBayesian,
+  JointBayesianModel,
+} from "../lib/eval/joint_bayesian.ts";
+import {
+  buildScoringFile,
+  saveScoringFile,
+  scoringFilePath,
+} from "../lib/eval/scoring_file.ts";
 import { cosineScore, l2Score } from "../lib/eval/scorers.ts";
 import {
   evaluateVerification,
@@ -218,6 +226,107 @@ Deno.test("--features with --pairs scores LFW pairs (l2, cosine, joint_bayesian)
       r.stderr,
       /features\.csv:2: feature f0 "x" is not a finite number/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--scoring FILE and --model M use a network's saved PCA + Joint Bayesian", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/pairs.txt`,
+      "2\t1\nAnn 1 2\nAnn 1 Bob 1\nBob 1 2\nAnn 2 Bob 2\n",
+    );
+    const images: [string, number[]][] = [
+      ["Ann/Ann_0001.jpg", [1, 0, 0.5]],
+      ["Ann/Ann_0002.jpg", [0.9, 0.2, 0.4]],
+      ["Bob/Bob_0001.jpg", [0, 1, 0.2]],
+      ["Bob/Bob_0002.jpg", [0.3, 0.8, 0.1]],
+    ];
+    await Deno.writeTextFile(
+      `${dir}/features.csv`,
+      "path,f0,f1,f2\n" +
+        images.map(([p, f]) => [p, ...f].join(",")).join("\n") + "\n",
+    );
+    const key = "0123456789abcdef01234567";
+    const held = Float32Array.from(
+      { length: 60 * 3 },
+      (_, i) => Math.abs(Math.sin(i * 1.7)) + Math.floor(i / 12) * 0.3,
+    );
+    const { file } = buildScoringFile({
+      model: key,
+      crop: { height: 55, width: 47, gray: false },
+      dim: 3,
+      pcaDim: 3,
+      heldOutFeatures: held,
+      heldOutLabels: Int32Array.from(
+        { length: 60 },
+        (_, i) => Math.floor(i / 4),
+      ),
+      validationFeatures: held.slice(0, 8 * 3),
+      validationPairs: [
+        { fold: 0, same: true, a: 0, b: 1 },
+        { fold: 1, same: false, a: 0, b: 4 },
+      ],
+    });
+    await Deno.mkdir(`${dir}/cache/models`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/cache/models/${key}.model`, "");
+    await saveScoringFile(scoringFilePath(`${dir}/cache`, key), file);
+    const jb = JointBayesianModel.fromJSON(file.jointBayesian);
+    const f = Object.fromEntries(images.map(([p, v]) => [p.slice(4, 12), v]));
+    const want = summary(evaluateVerification(
+      ([["Ann_0001", "Ann_0002", 1, 0], ["Ann_0001", "Bob_0001", 0, 0], [
+        "Bob_0001",
+        "Bob_0002",
+        1,
+        1,
+      ], ["Ann_0002", "Bob_0002", 0, 1]] as const).map((
+        [a, b, label, fold],
+      ) => ({
+        fold,
+        label,
+        score: jb.score(f[a], f[b]),
+      })),
+    ));
+    const base = [
+      "--features",
+      `${dir}/features.csv`,
+      "--pairs",
+      `${dir}/pairs.txt`,
+      "--scorer",
+      "joint_bayesian",
+    ];
+    let r = await run([
+      ...base,
+      "--scoring",
+      scoringFilePath(`${dir}/cache`, key),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), want);
+    r = await run([...base, "--model", key, "--cache", `${dir}/cache`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), want);
+    // A network without a scoring file, and a name that matches nothing.
+    const other = "1123456789abcdef01234567";
+    await Deno.writeTextFile(`${dir}/cache/models/${other}.model`, "");
+    r = await run([...base, "--model", other, "--cache", `${dir}/cache`]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `${other}\\.scoring\\.json: model ${other} has no scoring file`,
+      ),
+    );
+    r = await run([
+      ...base,
+      "--model",
+      "joint_lambda:lambda=9:seed1",
+      "--results",
+      `${dir}/none`,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no experiment joint_lambda in .*none\//);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -11,7 +11,12 @@ import { parseRunFlags } from "./harness/flags.ts";
 import { MEAN_SEED, RESULT_COLUMNS } from "./harness/result_files.ts";
 import { CURVE_COLUMNS, modelPlan } from "./harness/models.ts";
 import { PROFILE_DEFAULTS } from "./harness/profiles.ts";
-import { openContext, resolveConfig } from "./harness/run.ts";
+import {
+  dataShape,
+  openContext,
+  resolveConfig,
+  unitContext,
+} from "./harness/run.ts";
 import { experiment as jointLambda } from "./joint_lambda.ts";
 import { flagsPerExperiment } from "./reproduce.ts";
 import { experiment as verificationSignals } from "./verification_signals.ts";
@@ -104,13 +109,20 @@ for (const def of EXPERIMENTS) {
         unit.folds[row.scorer].map((f: { accuracy: number }) => f.accuracy),
       );
       assertStrict.ok(folds.length >= 2, "fold accuracies");
+      // Each replicate is its own draw of data: its unit names it.
+      assertStrict.equal(unit.replicate, Number(row.seed));
+      assertStrict.equal(unit.data_draw.synth_seed, Number(row.seed));
+      assertStrict.match(unit.data_draw.data_key, /^[0-9a-f]{16}$/);
+      assertStrict.equal(row.model, unit.model);
       const mean = folds.reduce((a, b) => a + b, 0) / folds.length;
       assertStrict.ok(
         Math.abs(mean - Number(row.accuracy_mean)) < 1e-5,
         `mean of the folds ${mean} vs ${row.accuracy_mean}`,
       );
     }
-    // Each mean row: the mean over the seeds, their std across seeds.
+    // Each mean row: the mean over the replicates, their spread across
+    // replicates in columns of its own; accuracy_std keeps its meaning
+    // (the spread over folds), averaged.
     for (const m of meanRows) {
       const seeds = seedRows.filter((x) =>
         x.config === m.config && x.scorer === m.scorer
@@ -127,7 +139,10 @@ for (const def of EXPERIMENTS) {
         accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (accs.length - 1),
       );
       assertStrict.ok(Math.abs(Number(m.accuracy_mean) - mean) < 1e-6);
-      assertStrict.ok(Math.abs(Number(m.accuracy_std) - sd) < 1e-6);
+      assertStrict.ok(Math.abs(Number(m.accuracy_sd_replicates) - sd) < 1e-6);
+      const foldStd = seeds.reduce((a, x) => a + Number(x.accuracy_std), 0) /
+        seeds.length;
+      assertStrict.ok(Math.abs(Number(m.accuracy_std) - foldStd) < 1e-6);
     }
     const meta = JSON.parse(
       await Deno.readTextFile(`${out}/${name}.meta.json`),
@@ -139,9 +154,8 @@ for (const def of EXPERIMENTS) {
         "tfjs",
         "backend",
         "profile",
-        "seed",
         "seeds",
-        "data",
+        "data_draws",
         "config",
         "wall_s",
       ]
@@ -316,7 +330,7 @@ Deno.test("a diverged configuration is reported as such, the sweep goes on, and 
     assertStrict.equal(row.accuracy_mean, "");
     assertStrict.match(
       row.status_reason,
-      /^seed 1: .*diverged at step \d+.*; seed 2: .*diverged at step \d/,
+      /^seed 1 \(diverged\): .*diverged at step \d+.*; seed 2 \(diverged\): .*diverged at step \d/,
     );
   }
   const again = await jointLambda.main(argv);
@@ -332,13 +346,14 @@ Deno.test("a corrupt checkpoint: the error names the file and how to recover", a
   const flags = parseRunFlags(argv);
   const config = resolveConfig(jointLambda, flags);
   const ctx = await openContext(flags, config);
-  const [cfg] = jointLambda.configurations(config, ctx.dataset);
-  // The first unit the run trains: the configuration with the first seed.
-  const { key } = await modelPlan(
-    { ...cfg, seed: config.seeds[0] },
+  const [cfg] = jointLambda.configurations(
     config,
-    ctx,
+    await dataShape(ctx, config),
   );
+  // The first unit the run trains: the configuration with the first seed.
+  const unit = { ...cfg, seed: config.seeds[0] };
+  const { data } = await unitContext(ctx, unit, config);
+  const { key } = await modelPlan(unit, config, data, ctx.backend.name);
   const ckpt = `${c}/models/${key}.ckpt`;
   await Deno.writeTextFile(ckpt, "DEEPID2 truncated");
   await assertStrict.rejects(
@@ -545,10 +560,10 @@ Deno.test("reproduce: killed mid-training, the next run resumes and gives the sa
   }
   const clean = await new Deno.Command(Deno.execPath(), {
     args: args(`${tmp}/outA`, cacheA),
-    stderr: "null",
+    stderr: "piped",
   })
     .output();
-  assertStrict.ok(clean.success);
+  assertStrict.ok(clean.success, new TextDecoder().decode(clean.stderr));
   const child = new Deno.Command(Deno.execPath(), {
     args: args(`${tmp}/outB`, cacheB),
     stderr: "null",

@@ -29,18 +29,18 @@ import type {
   SharedContext,
 } from "./harness/experiment.ts";
 import type { CommonConfig } from "./harness/profiles.ts";
+import { writeCsv } from "./harness/result_files.ts";
 import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
 import {
   arm,
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
-  greaterPerSeed,
-  judge,
+  greaterPerModel,
   lambdaLabel,
   lambdaOf,
   notTested,
   PAPER_SCORERS,
-  type PendingClaim,
-  perSeed,
   scorerName,
 } from "./report/claims.ts";
 import { type ResultRow, type Results, value } from "./report/results.ts";
@@ -70,10 +70,58 @@ export async function main(
     if (await run.skipUnhealthy(cfg, model)) continue; // collapsed or diverged: reported, not scored
     const features = await run.features(model);
     const scored = run.score(features);
-    const labels = run.dataset.test.labels;
+    const labels = features.data.dataset.test.labels;
     await run.record(cfg, scored, identify(scored, labels, run.config));
   }
-  return await run.finish();
+  const outcome = await run.finish();
+  await writeCmc(outcome.rows, `${run.outDir}/${experiment.name}/cmc.csv`);
+  return outcome;
+}
+
+/** The ranks of the CMC kept: 1 to 20. */
+const CMC_RANKS = 20;
+
+/**
+ * The closed-set CMC per configuration and scorer, mean over replicates of
+ * each replicate's mean over its gallery lists (`cmc` of the per-replicate
+ * rows): `config, scorer, rank, identification_rate`.
+ */
+async function writeCmc(
+  rows: Record<string, unknown>[],
+  path: string,
+): Promise<void> {
+  const sums = new Map<
+    string,
+    { config: string; scorer: string; v: number[][] }
+  >();
+  for (const r of rows) {
+    if (r.seed === "mean" || !r.cmc) continue;
+    const key = `${r.config}\u0000${r.scorer}`;
+    const g = sums.get(key) ??
+      { config: String(r.config), scorer: String(r.scorer), v: [] };
+    g.v.push(String(r.cmc).split(";").map(Number));
+    sums.set(key, g);
+  }
+  const out = [...sums.values()].flatMap((g) =>
+    Array.from({ length: CMC_RANKS }, (_, k) => ({
+      config: g.config,
+      scorer: g.scorer,
+      rank: k + 1,
+      identification_rate: Number(
+        (g.v.reduce((s, c) => s + (c[k] ?? NaN), 0) / g.v.length).toFixed(6),
+      ),
+      replicates: g.v.length,
+    }))
+  );
+  if (out.length) {
+    await writeCsv(path, out, [
+      "config",
+      "scorer",
+      "rank",
+      "identification_rate",
+      "replicates",
+    ]);
+  }
 }
 
 /** Rank-1 and DIR at the FAR, mean ± std over the rebuilt lists, per scorer. */
@@ -94,6 +142,9 @@ function identify(scored: Scored, labels: Int32Array, config: Config) {
       rank1_std: Number(r.closed_rank1_std.toFixed(6)),
       "dir_at_far_1e-2_mean": Number(r.open_dir_mean.toFixed(6)),
       "dir_at_far_1e-2_std": Number(r.open_dir_std.toFixed(6)),
+      // Ranks 1-20 of the closed-set CMC, mean over the gallery lists.
+      cmc: r.closed_cmc_mean.slice(0, CMC_RANKS).map((v) => v.toFixed(6))
+        .join(";"),
       protocol: IDENTIFICATION_PROTOCOL,
     });
   }
@@ -101,11 +152,11 @@ function identify(scored: Scored, labels: Int32Array, config: Config) {
 }
 
 /** Joint features identify better than λ = 0 (and λ = ∞) ones, closed and open set, per scorer. */
-function claims(results: Results): ClaimVerdict[] {
+function claims(results: Results): ClaimFamily[] {
   const ex = results.get(experiment.name);
   if (!ex) return [];
-  const out: (PendingClaim | ClaimVerdict)[] = [];
-  const rank1 = (r: ResultRow) => value(r, "rank1_mean");
+  const out: (ClaimLine | ClaimVerdict)[] = [];
+  const rank1 = { name: "rank1", of: (r: ResultRow) => value(r, "rank1_mean") };
   for (const scorer of PAPER_SCORERS) {
     const group = ex.rows.filter((r) => r.scorer === scorer);
     const joint = group.find((r) => lambdaOf(r) > 0 && isFinite(lambdaOf(r)));
@@ -119,18 +170,22 @@ function claims(results: Results): ClaimVerdict[] {
         out.push(notTested(claim, "no intermediate-λ configuration"));
         continue;
       }
-      out.push(greaterPerSeed(
+      out.push(greaterPerModel(
         claim,
-        perSeed(arm(results, experiment.name, joint.config, scorer), rank1),
-        perSeed(arm(results, experiment.name, base.config, scorer), rank1),
+        arm(results, experiment.name, joint.config, scorer),
+        arm(results, experiment.name, base.config, scorer),
+        rank1,
         `rank-1, ${lambdaLabel(lambdaOf(joint))} − ${lambdaLabel(end)}`,
         { scale: 100, unit: "points" },
       ));
     }
   }
-  return out.length
-    ? judge(out)
-    : [notTested(experiment.paper.claim, "no rank-1 rows")];
+  return [{
+    claim: experiment.paper.claim,
+    lines: out.length
+      ? out
+      : [notTested(experiment.paper.claim, "no rank-1 rows")],
+  }];
 }
 
 /** The protocol line of its TABLES.md section (a reconstruction). */

@@ -26,23 +26,18 @@ import { jointModel } from "./joint_lambda.ts";
 import {
   aboveChance,
   arm,
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
   greaterAccuracy,
-  greaterPerSeed,
-  judge,
   lambdaLabel,
   lambdaOf,
   notTested,
   PAPER_SCORERS,
-  type PendingClaim,
   scorerName,
 } from "./report/claims.ts";
 import type { Results } from "./report/results.ts";
-import {
-  ratioOf,
-  spectraPerSeed,
-  spectraSummaries,
-} from "./variance_spectra.ts";
+import { ratioLine, spectraSummaries } from "./variance_spectra.ts";
 
 /** Experiment-specific config: none beyond the common one. */
 export type Config = Record<string, never>;
@@ -68,11 +63,15 @@ export async function main(
   return await run.finish();
 }
 
-/** Good features (above chance); joint training does better; larger intra-personal variance. */
-function claims(results: Results): ClaimVerdict[] {
+/**
+ * One family: good features (above chance); joint training does better
+ * (joint_lambda's comparison of the same models, judged there); larger
+ * intra-personal variance (variance_spectra's, judged there).
+ */
+function claims(results: Results): ClaimFamily[] {
   const ex = results.get(experiment.name);
   if (!ex) return [];
-  const out: (PendingClaim | ClaimVerdict)[] = [];
+  const out: (ClaimLine | ClaimVerdict)[] = [];
   for (const scorer of PAPER_SCORERS) {
     const s = scorerName(scorer);
     const zero = ex.rows.find((r) => r.scorer === scorer);
@@ -108,14 +107,9 @@ function claims(results: Results): ClaimVerdict[] {
     );
   } else {
     const m = mids[0].lambda;
-    out.push(greaterPerSeed(
-      `${claim} (${lambdaLabel(m)})`,
-      spectraPerSeed(results, 0, ratioOf),
-      spectraPerSeed(results, m, ratioOf),
-      `within/between energy (variance_spectra), λ=0 − ${lambdaLabel(m)}`,
-    ));
+    out.push(ratioLine(results, m, 0, `${claim} (${lambdaLabel(m)})`));
   }
-  return judge(out);
+  return [{ claim: experiment.paper.claim, lines: out }];
 }
 
 /** The experiment. */

@@ -16,27 +16,27 @@
  *
  * @module
  */
-import type { Dataset } from "../lib/faces.ts";
 import { linePlot } from "../lib/report/plot.ts";
 import type {
   Configuration,
+  DataShape,
   Experiment,
   RunOutcome,
   SharedContext,
 } from "./harness/experiment.ts";
 import { lambdaName, mainGuard, openRun } from "./harness/run.ts";
 import {
-  accuracyClaim,
   arm,
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
   identitiesOf,
-  judge,
   lambdaLabel,
   lambdaOf,
   notTested,
   PAPER_SCORERS,
-  type PendingClaim,
   scorerName,
+  statisticLine,
 } from "./report/claims.ts";
 import { slope } from "../lib/eval/inference.ts";
 import { accuracySeries } from "./report/figures.ts";
@@ -55,8 +55,8 @@ export interface Config extends Record<string, unknown> {
 }
 
 /** One model per (λ, n), n = minIdentities, 2·minIdentities, ... up to all training identities. */
-function configurations(config: Config, dataset: Dataset): Configuration[] {
-  const total = dataset.train.identities.length;
+function configurations(config: Config, shape: DataShape): Configuration[] {
+  const total = shape.trainIdentities;
   const ns: number[] = [];
   for (let n = config.minIdentities; n <= total; n *= 2) ns.push(n);
   if (ns.length === 0) {
@@ -81,7 +81,7 @@ export async function main(
   shared?: SharedContext,
 ): Promise<RunOutcome> {
   const run = await openRun(experiment, argv, shared);
-  for (const cfg of run.plan(configurations(run.config, run.dataset))) {
+  for (const cfg of run.plan(configurations(run.config, run.shape))) {
     if (await run.isDone(cfg)) continue;
     using model = await run.model(cfg);
     if (await run.skipUnhealthy(cfg, model)) continue; // collapsed or diverged: reported, not scored
@@ -100,13 +100,13 @@ function seriesName(r: ResultRow): string {
 
 /**
  * More identities → better: the slope of accuracy against log₂ n (points
- * per doubling of the identities), fitted seed by seed on the same test
- * pairs, per (λ, paper scorer).
+ * per doubling of the identities), fitted replicate by replicate, one
+ * line per (λ, paper scorer), one family.
  */
-function claims(results: Results): ClaimVerdict[] {
+function claims(results: Results): ClaimFamily[] {
   const ex = results.get(experiment.name);
   if (!ex) return [];
-  const out: (PendingClaim | ClaimVerdict)[] = [];
+  const out: (ClaimLine | ClaimVerdict)[] = [];
   const lambdas = [...new Set(ex.rows.map(lambdaOf))].sort((a, b) => b - a);
   for (const lambda of lambdas) {
     for (const scorer of PAPER_SCORERS) {
@@ -122,16 +122,16 @@ function claims(results: Results): ClaimVerdict[] {
         continue;
       }
       const x = group.map((r) => Math.log2(identitiesOf(r)));
-      out.push(accuracyClaim(
+      out.push(statisticLine(
         claim,
         group.map((r) => arm(results, experiment.name, r.config, scorer)),
-        (m) => slope(x, m),
+        { name: `slope(log2 n = ${x})`, of: (m) => slope(x, m) },
         `slope over n = ${group.map(identitiesOf).join(", ")}`,
         { unit: "points per doubling" },
       ));
     }
   }
-  return judge(out);
+  return [{ claim: experiment.paper.claim, lines: out }];
 }
 
 /** The experiment. */
@@ -163,7 +163,7 @@ export const experiment: Experiment<Config> = {
       draw: () =>
         linePlot(series, {
           title:
-            "Fig. 6: accuracy vs training identities (mean ± std across seeds)",
+            "Fig. 6: accuracy vs training identities (mean ± sd across replicates)",
           xLabel: "identities in the identification signal (log₂)",
           yLabel: "LFW-protocol accuracy (%)",
           xScale: "log",

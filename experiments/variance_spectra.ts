@@ -32,7 +32,7 @@ import type {
   SharedContext,
 } from "./harness/experiment.ts";
 import type { CommonConfig } from "./harness/profiles.ts";
-import { configFileName, writeCsv } from "./harness/result_files.ts";
+import { configFileName, isScored, writeCsv } from "./harness/result_files.ts";
 import {
   lambdaConfigurations,
   mainGuard,
@@ -40,15 +40,14 @@ import {
   type Run,
 } from "./harness/run.ts";
 import {
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
   fmt,
-  greaterPerSeed,
-  judge,
+  greaterPerModel,
   lambdaLabel,
   lambdaOf,
   notTested,
-  type PendingClaim,
-  perSeed,
   prettyConfig,
 } from "./report/claims.ts";
 import { configFiles, readNumericCsv } from "./report/figures.ts";
@@ -105,7 +104,7 @@ async function writeSpectra(
   features: Features,
 ): Promise<Record<string, number>> {
   const { heldOut: heldOutFeatures, dim } = features;
-  const { labels, identities } = run.dataset.heldOut;
+  const { labels, identities } = features.data.dataset.heldOut;
   const { between, within } = scatterSpectra(heldOutFeatures, dim, labels);
   const dir = join(run.outDir, experiment.name);
   const name = configFileName(cfg.name);
@@ -168,55 +167,75 @@ export function spectraSummaries(results: Results): SpectraSummary[] {
 }
 
 /**
- * A spectra statistic of the λ's model per seed (from the Joint Bayesian
- * rows: the spectra do not depend on the scorer).
+ * The per-replicate rows of the λ's model that carry its spectra (the
+ * Joint Bayesian rows: the spectra do not depend on the scorer).
  */
-export function spectraPerSeed(
-  results: Results,
-  lambda: number,
-  stat: (between: number, within: number) => number,
-): Map<string, number> {
-  const rows = (results.get(experiment.name)?.seedRows ?? []).filter((r) =>
+export function spectraRows(results: Results, lambda: number): ResultRow[] {
+  return (results.get(experiment.name)?.seedRows ?? []).filter((r) =>
     lambdaOf(r) === lambda && r.scorer === "joint_bayesian" &&
-    (r.fields.status || "ok") === "ok"
-  );
-  return perSeed(
-    rows,
-    (r) => stat(value(r, "between_energy"), value(r, "within_energy")),
+    isScored(r.fields.status)
   );
 }
 
-/** Intra- over inter-personal energy. */
-export const ratioOf = (between: number, within: number): number =>
-  within / between;
-/** The inter-personal share of the energy. */
-export const shareOf = (between: number, within: number): number =>
-  between / (between + within);
+/** Intra- over inter-personal energy of a row's model. */
+export const RATIO = {
+  name: "within/between",
+  of: (r: ResultRow): number =>
+    value(r, "within_energy") / value(r, "between_energy"),
+};
+/** The inter-personal share of the energy of a row's model. */
+export const SHARE = {
+  name: "between/(between+within)",
+  of: (r: ResultRow): number => {
+    const b = value(r, "between_energy"), w = value(r, "within_energy");
+    return b / (b + w);
+  },
+};
 
-/** Joint training has a smaller within/between ratio than each end, seed by seed. */
-function claims(results: Results): ClaimVerdict[] {
+/**
+ * The line "joint training (λ = `mid`) has a smaller within/between ratio
+ * than λ = `end`", replicate by replicate: identification_only shows it too
+ * (judged here).
+ */
+export function ratioLine(
+  results: Results,
+  mid: number,
+  end: number,
+  claim = `joint training (${lambdaLabel(mid)}) has a smaller ` +
+    `intra-/inter-personal variance ratio than ${lambdaLabel(end)}`,
+): ClaimLine | ClaimVerdict {
+  return greaterPerModel(
+    claim,
+    spectraRows(results, end),
+    spectraRows(results, mid),
+    RATIO,
+    `within/between energy (variance_spectra), ${lambdaLabel(end)} − ${
+      lambdaLabel(mid)
+    }`,
+  );
+}
+
+/** Joint training has a smaller within/between ratio than each end: one family. */
+function claims(results: Results): ClaimFamily[] {
   if (!results.has(experiment.name)) return [];
   const s = spectraSummaries(results);
   const mids = s.filter((x) => x.lambda > 0 && isFinite(x.lambda));
+  const claim = experiment.paper.claim;
   if (mids.length === 0) {
-    return [notTested(
-      "joint training has a smaller intra-/inter-personal variance ratio than λ=0 and λ=∞",
-      "needs between_energy and within_energy for an intermediate λ",
-    )];
+    return [{
+      claim,
+      lines: [notTested(
+        "joint training has a smaller intra-/inter-personal variance ratio than λ=0 and λ=∞",
+        "needs between_energy and within_energy for an intermediate λ",
+      )],
+    }];
   }
-  const out: (PendingClaim | ClaimVerdict)[] = [];
-  for (const m of mids) {
-    for (const end of [0, Infinity]) {
-      out.push(greaterPerSeed(
-        `joint training (${lambdaLabel(m.lambda)}) has a smaller ` +
-          `intra-/inter-personal variance ratio than ${lambdaLabel(end)}`,
-        spectraPerSeed(results, end, ratioOf),
-        spectraPerSeed(results, m.lambda, ratioOf),
-        `within/between energy, ${lambdaLabel(end)} − ${lambdaLabel(m.lambda)}`,
-      ));
-    }
-  }
-  return judge(out);
+  return [{
+    claim,
+    lines: mids.flatMap((m) =>
+      [0, Infinity].map((end) => ratioLine(results, m.lambda, end))
+    ),
+  }];
 }
 
 /** The energies and top eigenvalues per configuration, as a Markdown table. */
@@ -331,6 +350,8 @@ export const experiment: Experiment<Config> = {
   configurations,
   main,
   claims,
+  // Its variance ratios are identification_only's too: judged here.
+  claimPriority: 1,
   figures,
   notes: (ex) => ({ after: spectraTable(ex.rows) }),
 };

@@ -24,23 +24,19 @@ import { lambdaConfigurations, mainGuard, openRun } from "./harness/run.ts";
 import { jointModel } from "./joint_lambda.ts";
 import {
   arm,
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
   greaterAccuracy,
-  greaterPerSeed,
-  judge,
+  greaterPerModel,
   lambdaLabel,
   lambdaOf,
   notTested,
   PAPER_SCORERS,
-  type PendingClaim,
   scorerName,
 } from "./report/claims.ts";
 import type { Results } from "./report/results.ts";
-import {
-  shareOf,
-  spectraPerSeed,
-  spectraSummaries,
-} from "./variance_spectra.ts";
+import { SHARE, spectraRows, spectraSummaries } from "./variance_spectra.ts";
 
 /** Experiment-specific config: none beyond the common one. */
 export type Config = Record<string, never>;
@@ -67,10 +63,10 @@ export async function main(
 }
 
 /** Clearly worse than joint training; the inter-personal share of the variance collapses. */
-function claims(results: Results): ClaimVerdict[] {
+function claims(results: Results): ClaimFamily[] {
   const ex = results.get(experiment.name);
   if (!ex) return [];
-  const out: (PendingClaim | ClaimVerdict)[] = [];
+  const out: (ClaimLine | ClaimVerdict)[] = [];
   for (const scorer of PAPER_SCORERS) {
     const inf = ex.rows.find((r) => r.scorer === scorer);
     const joint = jointModel(results, scorer);
@@ -99,16 +95,17 @@ function claims(results: Results): ClaimVerdict[] {
     );
   } else {
     const m = mids[0].lambda;
-    out.push(greaterPerSeed(
+    out.push(greaterPerModel(
       `${claim} (${lambdaLabel(m)})`,
-      spectraPerSeed(results, m, shareOf),
-      spectraPerSeed(results, Infinity, shareOf),
+      spectraRows(results, m),
+      spectraRows(results, Infinity),
+      SHARE,
       `between / (between + within) energy (variance_spectra), ${
         lambdaLabel(m)
       } − λ=∞`,
     ));
   }
-  return judge(out);
+  return [{ claim: experiment.paper.claim, lines: out }];
 }
 
 /** The experiment. */

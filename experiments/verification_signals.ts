@@ -27,15 +27,15 @@ import type { CommonConfig } from "./harness/profiles.ts";
 import { mainGuard, openRun } from "./harness/run.ts";
 import {
   acc,
-  accStd,
+  accSdReplicates,
   arm,
+  type ClaimFamily,
+  type ClaimLine,
   type ClaimVerdict,
   equalAccuracy,
   greaterAccuracy,
-  judge,
   notTested,
   PAPER_SCORERS,
-  type PendingClaim,
   scorerName,
   SIGNAL_NAMES,
   signalOf,
@@ -85,11 +85,16 @@ export async function main(
   return await run.finish();
 }
 
-/** Table 1 per paper scorer: L2+ within ±2 points of L2 (TOST); L2−, L1 and cosine below L2; L2 above none. */
-function claims(results: Results): ClaimVerdict[] {
+/**
+ * Table 1's ordering, one family, per paper scorer: L2− , L1 and cosine
+ * below L2; L2+ within ±1 point of L2 (TOST); L2 above none (the same
+ * comparison as Fig. 3's joint λ against λ = 0 when the joint λ chosen on
+ * validation is `bestLambda`: then judged there).
+ */
+function claims(results: Results): ClaimFamily[] {
   const ex = results.get(experiment.name);
   if (!ex) return [];
-  const out: (PendingClaim | ClaimVerdict)[] = [];
+  const out: (ClaimLine | ClaimVerdict)[] = [];
   const name = (sig: string) => SIGNAL_NAMES[sig] ?? sig;
   for (const scorer of PAPER_SCORERS) {
     const s = `${scorerName(scorer)} scoring`;
@@ -109,7 +114,9 @@ function claims(results: Results): ClaimVerdict[] {
     }
     if (configOf("l2+")) {
       out.push(equalAccuracy(
-        `L2+ is close to L2, within ±${100 * EQUIVALENCE_MARGIN} points (${s})`,
+        `L2+ is close to L2, within ±${100 * EQUIVALENCE_MARGIN} point${
+          EQUIVALENCE_MARGIN === 0.01 ? "" : "s"
+        } (${s})`,
         l2,
         rowsOf("l2+"),
         EQUIVALENCE_MARGIN,
@@ -125,17 +132,23 @@ function claims(results: Results): ClaimVerdict[] {
       ));
     }
   }
-  return out.length
-    ? judge(out)
-    : [notTested(experiment.paper.claim, "no accuracy rows")];
+  return [{
+    claim: experiment.paper.claim,
+    lines: out.length
+      ? out
+      : [notTested(experiment.paper.claim, "no accuracy rows")],
+  }];
 }
 
 /**
- * "Close to" in Table 1's sense, fixed before any run: ±2 accuracy points,
- * twice the seed-to-seed spread of one configuration in our quick runs
- * (about 1 point) and well under the gaps the paper calls large.
+ * "Close to" in Table 1's sense, fixed before this run's numbers were seen
+ * (and recorded with the claim): ±1 accuracy point. The rule is 1 point or
+ * a stated fraction of the smallest effect the paper reports for the
+ * table, whichever is smaller; lib/PAPER.md confirms none of Table 1's
+ * numbers, so 1 point it is. A looser margin would let "no signal at all"
+ * count as close to L2 on these faces.
  */
-export const EQUIVALENCE_MARGIN = 0.02;
+export const EQUIVALENCE_MARGIN = 0.01;
 
 /** The experiment. */
 export const experiment: Experiment<Config> = {
@@ -157,7 +170,7 @@ export const experiment: Experiment<Config> = {
       .map((r) => ({
         category: SIGNAL_NAMES[signalOf(r)] ?? signalOf(r),
         value: 100 * acc(r),
-        err: 100 * accStd(r),
+        err: 100 * (accSdReplicates(r) || 0),
         group: scorerName(r.scorer),
       }));
     if (bars.length === 0) return Promise.resolve([]);
@@ -166,7 +179,7 @@ export const experiment: Experiment<Config> = {
       caption: "Table 1: verification signals",
       draw: () =>
         barPlot(bars, {
-          title: "Table 1: verification signals (mean ± std across seeds)",
+          title: "Table 1: verification signals (mean ± sd across replicates)",
           yLabel: "LFW-protocol accuracy (%)",
         }),
     }]);

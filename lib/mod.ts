@@ -76,13 +76,13 @@ export {
   IDENTIFICATION_PROTOCOL,
 } from "./eval/identification.ts";
 export {
-  equivalenceTests,
   type Estimate,
-  holm,
   interval,
-  pairedBootstrap,
+  judgeLine,
+  minimumDetectableEffect,
+  power,
   pTwoSided,
-  seedMean,
+  replicateMean,
 } from "./eval/inference.ts";
 export { fitJointBayesian, JointBayesianModel } from "./eval/joint_bayesian.ts";
 export { auc, eer, rocCurve, tarAtFar } from "./eval/roc.ts";

@@ -8,7 +8,8 @@
  * @module
  */
 import type { Dataset } from "../../lib/faces.ts";
-import type { ClaimVerdict } from "../report/claims.ts";
+import type { CropOptions } from "../../datasets/types.ts";
+import type { ClaimFamily } from "../report/claims.ts";
 import type { ExperimentResults, Results } from "../report/results.ts";
 import type { CommonConfig, ProfileName } from "./profiles.ts";
 import type { BackendInfo } from "../../lib/engine/backend.ts";
@@ -46,15 +47,27 @@ export interface Experiment<C extends Record<string, unknown>> {
   paper: PaperClaim;
   /** Its config defaults per profile (merged over the common config). */
   defaults: (profile: ProfileName) => C;
-  /** The configurations to run, each one trained model. */
+  /** The configurations to run, each one trained model per replicate. */
   configurations: (
     config: CommonConfig & C,
-    dataset: Dataset,
+    shape: DataShape,
   ) => Configuration[];
   /** Runs it: `deno run -A experiments/NAME.ts ARGS`; reproduce passes its shared context. */
   main: (argv: string[], shared?: SharedContext) => Promise<RunOutcome>;
-  /** The paper's claims judged on the results (all experiments', for cross-references). */
-  claims: (results: Results) => ClaimVerdict[];
+  /**
+   * The paper's claim as a family of lines built from the results (all
+   * experiments', for comparisons with another experiment's models); `make
+   * tables` judges every experiment's families together
+   * (`report/claims.ts`, `judgeAll`).
+   */
+  claims: (results: Results) => ClaimFamily[];
+  /**
+   * Lower owns a comparison several experiments make (joint_lambda's λ
+   * comparisons, variance_spectra's ratios): it is judged in that
+   * experiment's family and shown, with the same answer, in the others'
+   * (default 10).
+   */
+  claimPriority?: number;
   /** Its figures beyond the ROC curves every experiment gets. */
   figures?: (ex: ExperimentResults, resultsDir: string) => Promise<Figure[]>;
   /** Extra Markdown blocks of its TABLES.md section, before and after the results table. */
@@ -72,7 +85,11 @@ export interface Configuration {
   lambda: number;
   /** Verification signal. */
   signal: Signal;
-  /** The model seed (one of the config's `seeds`; set by `run.plan`); `--seed` when absent. */
+  /**
+   * The replicate (one of the config's `seeds`; set by `run.plan`): the seed
+   * of its data draw (synthetic: its own face set; real data: its own
+   * identity split) and of the model's initialisation and pair sampling.
+   */
   seed?: number;
   /** Use only this many training identities (Fig. 6); all by default. */
   identities?: number;
@@ -97,13 +114,50 @@ export interface Configuration {
   columns: Record<string, string | number>;
 }
 
-/** The backend and the data set, opened once per process. */
+/**
+ * One replicate's data in one crop: its own draw of training, held-out,
+ * validation and test identities and pairs (on synthetic data a face set of
+ * its own, generated with the replicate's seed; on real data one LFW, with
+ * the training identities split by the replicate's seed).
+ */
+export interface ReplicateData {
+  /** The replicate's seed. */
+  seed: number;
+  dataset: Dataset;
+  /** Hash of the draw's provenance (part of every model key). */
+  dataKey: string;
+  /** The draw in words, as unit files name it: its source, seeds and key. */
+  dataDraw: Record<string, unknown>;
+}
+
+/** What the configurations of an experiment may depend on: the same in every replicate. */
+export interface DataShape {
+  /** Identities that train the ConvNet (Fig. 6 halves them). */
+  trainIdentities: number;
+}
+
+/** The backend, and every replicate's data on demand, opened once per process. */
 export interface RunContext {
   flags: RunFlags;
   backend: BackendInfo;
-  dataset: Dataset;
-  /** Hash of the data set's provenance (part of every model key). */
-  dataKey: string;
+  /**
+   * The data of replicate `seed` in `crop` (the profile's whole face, or a
+   * patch of the bank): loaded, or generated, on first use; the last few are
+   * kept in memory. `alsoCrops`: the caches of these crops are built in the
+   * same pass when this one is built (each image decoded once).
+   */
+  data: (
+    seed: number,
+    crop: CropOptions,
+    alsoCrops?: readonly CropOptions[],
+  ) => Promise<ReplicateData>;
+}
+
+/** What one unit (configuration × replicate) trains and is scored in. */
+export interface UnitContext {
+  flags: RunFlags;
+  backend: BackendInfo;
+  data: ReplicateData;
 }
 
 /** What `reproduce` hands each experiment: its context, and whether evaluation may train. */
@@ -111,10 +165,17 @@ export interface SharedContext {
   context: RunContext;
   /** Retrain models with `--force` (default); reproduce trains first, then evaluates with false. */
   forceModels?: boolean;
+  /**
+   * Train a unit's model when it is missing (default); false
+   * (`reproduce --no-train`): such a unit is listed as missing and skipped.
+   */
+  trainMissing?: boolean;
 }
 
-/** DeepID2 features of the test, held-out and validation faces, `[N, dim]` row-major. */
+/** DeepID2 features of one replicate's test, held-out and validation faces, `[N, dim]` row-major. */
 export interface Features {
+  /** The replicate's data the features are of (its pairs and labels score them). */
+  data: ReplicateData;
   test: Float32Array;
   heldOut: Float32Array;
   validation: Float32Array;
@@ -138,6 +199,8 @@ export interface RunOutcome {
   rows: Record<string, unknown>[];
   ran: string[];
   skipped: string[];
+  /** Units left out because their models are not trained (`reproduce --no-train`). */
+  missing: string[];
   csv: string;
   outDir: string;
 }

@@ -35,11 +35,6 @@ export const RUN_FLAGS = {
     arg: "synth|DIR",
     help: "synthetic faces, or DIR with celeba/ and lfw/ in their real formats",
   },
-  seed: {
-    type: "integer",
-    default: 1,
-    help: "one seed for data order, initialisation, splits",
-  },
   out: {
     type: "string",
     arg: "DIR",
@@ -86,7 +81,6 @@ export interface RunFlags {
   profile: ProfileName;
   backend: string;
   data: string;
-  seed: number;
   out: string;
   resume: boolean;
   force: boolean;
@@ -119,6 +113,13 @@ export function parseRunFlags<E extends FlagTable = Record<never, FlagSpec>>(
   command = "deno run -A experiments/NAME.ts",
   extra?: E,
 ): RunFlags & { extra: FlagValues<E> } {
+  const seed = argv.find((a) => a === "--seed" || a.startsWith("--seed="));
+  if (seed) {
+    throw new Error(
+      `${seed}: there is no single seed any more; a replicate is one draw of ` +
+        "data and initialisation: --seeds=1,2,3 (the config key) runs those replicates",
+    );
+  }
   const parsed = parseCommandLine(argv, { ...RUN_FLAGS, ...extra }, {
     command,
     overrides: true,
@@ -143,7 +144,6 @@ export function parseRunFlags<E extends FlagTable = Record<never, FlagSpec>>(
     profile: values.profile as ProfileName,
     backend: values.backend,
     data: values.data,
-    seed: values.seed,
     // The quick profile owns results/; the others write beside it, so a smoke
     // try-out never mixes with the committed quick results.
     out: values.out ??

@@ -1,19 +1,21 @@
 /**
  * Trained models, cached. A model is named by the hash of everything that
  * decides its numbers: the network config, the training config (seed
- * included), the data, the identity subset, the backend and the code of
- * training (its import closure, `code_key.ts`). The same training asked for
+ * included), the replicate's data draw, the identity subset, the backend and
+ * the code of training (its import closure, `code_key.ts`). The same training asked for
  * by two experiments (λ = 0 in identification_only, joint_lambda and
  * verification_signals) runs once. An interrupted training resumes from its
  * checkpoint.
  *
  * Files: `<cache>/models/<key>.model` (finished), `<key>.ckpt` (in progress).
+ * A training holds the lock `<cache>/locks/model-<key>.lock` (`lib/base/lock.ts`).
  *
  * @module
  */
 import { parse } from "csv-parse/sync";
 import type { Dataset, FaceSet } from "../../lib/faces.ts";
 import { exists, sha256Hex, writeTextAtomic } from "../../lib/base/io.ts";
+import { acquireLock } from "../../lib/base/lock.ts";
 import { deadFeatureFraction } from "../../lib/eval/features.ts";
 import { cosineScorer, l2Scorer } from "../../lib/eval/scorers.ts";
 import { verifyPairs } from "../../lib/eval/verification.ts";
@@ -31,6 +33,7 @@ import {
 } from "../../lib/nn/model.ts";
 import {
   DEFAULT_TRAIN,
+  lastStep,
   train,
   type TrainConfig,
   TrainingDiverged,
@@ -40,12 +43,22 @@ import { configToJson } from "./config.ts";
 import type { CropOptions } from "../../datasets/types.ts";
 import { patchCrop } from "../../datasets/patches.ts";
 import type { CommonConfig } from "./profiles.ts";
-import type { Configuration, RunContext } from "./experiment.ts";
+import type {
+  Configuration,
+  ReplicateData,
+  UnitContext,
+} from "./experiment.ts";
+import {
+  convergence,
+  type ConvergenceRule,
+} from "../../lib/train/convergence.ts";
 import { round, writeCsv } from "./result_files.ts";
 
 /** A training to run or reuse: its cache key and what it stands for. */
 export interface ModelPlan {
   key: string;
+  /** The replicate: its data draw, initialisation and pair sampling. */
+  seed: number;
   model: ModelConfig;
   train: TrainConfig;
   /** Training identities when a subset (Fig. 6); undefined = all. */
@@ -57,10 +70,17 @@ export interface ModelPlan {
   collapsedAt: number;
   /** Final validation accuracy (better of L2 and cosine) below which the model counts as collapsed. */
   collapsedBelow: number;
+  /** When a finished training counts as at its validation plateau (`lib/train/convergence.ts`). */
+  rule: ConvergenceRule;
 }
 
-/** What became of a training: a result (`ok`), or not (`collapsed`, `diverged`). */
-export type ModelStatus = "ok" | "collapsed" | "diverged";
+/**
+ * What became of a training: a result (`ok`: healthy and at its validation
+ * plateau); `still improving` (healthy, but its learning curve had not
+ * levelled off: scored, flagged in every row and claim that uses it); or no
+ * result (`collapsed`, `diverged`: never scored).
+ */
+export type ModelStatus = "ok" | "still improving" | "collapsed" | "diverged";
 
 /** A model ready for evaluation; `using` disposes its weights. */
 export interface TrainedModel {
@@ -144,34 +164,42 @@ function trainConfigFor(
 export async function modelPlan(
   cfg: Configuration,
   config: CommonConfig,
-  ctx: RunContext,
+  data: ReplicateData,
+  backend: string,
 ): Promise<ModelPlan> {
+  const total = data.dataset.train.identities.length;
   // All identities = no subset, so Fig. 6's largest n shares the model of the other experiments.
-  const n = cfg.identities !== undefined &&
-      cfg.identities < ctx.dataset.train.identities.length
+  const n = cfg.identities !== undefined && cfg.identities < total
     ? cfg.identities
     : undefined;
   const model: ModelConfig = {
-    ...defaultModelConfig(
-      cfg.lambda === Infinity ? 0 : n ?? ctx.dataset.train.identities.length,
-    ),
+    ...defaultModelConfig(cfg.lambda === Infinity ? 0 : n ?? total),
     inputShape: inputShapeOf(cropFor(cfg, config)),
     weightInitGain: cfg.train?.weightInitGain ?? config.weightInitGain,
     deepid2BiasInit: cfg.train?.deepid2BiasInit ?? config.deepid2BiasInit,
   };
-  // The configuration's seed (one of `config.seeds`); `--seed` otherwise.
-  const trainCfg = trainConfigFor(cfg, config, cfg.seed ?? ctx.flags.seed);
+  // The replicate seeds the initialisation and the pair sampling; its data
+  // draw is `data` (the same seed drew it).
+  const trainCfg = trainConfigFor(cfg, config, data.seed);
+  if (
+    lastStep(trainCfg) > trainCfg.steps && trainCfg.steps % config.evalEvery
+  ) {
+    throw new Error(
+      `steps (${trainCfg.steps}) must be a multiple of evalEvery (${config.evalEvery}) when maxSteps (${trainCfg.maxSteps}) lets a training go on: each extension starts from a validation check`,
+    );
+  }
   const key = (await sha256Hex(configToJson({
     model,
     // The checkpoint period does not change the result.
     train: { ...trainCfg, checkpointEvery: 0 },
-    data: ctx.dataKey,
+    data: data.dataKey,
     identities: n,
-    backend: backendKey(ctx.backend.name),
+    backend: backendKey(backend),
     code: await codeHash(TRAINING_ENTRIES),
   }))).slice(0, 24);
   return {
     key,
+    seed: data.seed,
     model,
     train: trainCfg,
     identities: n,
@@ -179,6 +207,11 @@ export async function modelPlan(
     evalBatch: config.evalBatch,
     collapsedAt: config.collapsedAt,
     collapsedBelow: config.collapsedBelow,
+    rule: {
+      maxGain: config.plateauGain,
+      maxIdentFraction: config.identLossFraction,
+      minChecks: config.plateauChecks,
+    },
   };
 }
 
@@ -241,7 +274,8 @@ export const CURVE_COLUMNS = [
   "val_dead_fraction",
 ] as const;
 
-type CurveRow = Record<typeof CURVE_COLUMNS[number], number>;
+/** One row of a learning curve. */
+export type CurveRow = Record<typeof CURVE_COLUMNS[number], number>;
 
 /** What the validation pairs say about a model at one step. */
 export interface ValidationCheck {
@@ -275,7 +309,7 @@ export async function validate(
 }
 
 /** `<key>.status.json`: why a model is not a result (collapsed, diverged), or that it is. */
-interface StatusFile {
+export interface StatusFile {
   status: ModelStatus;
   /** What was seen, in words. */
   reason: string;
@@ -283,7 +317,7 @@ interface StatusFile {
   val_dead_fraction?: number;
 }
 
-function statusPath(cacheDir: string, key: string): string {
+export function statusPath(cacheDir: string, key: string): string {
   return `${cacheDir}/models/${key}.status.json`;
 }
 
@@ -321,9 +355,30 @@ export async function readCurve(path: string): Promise<CurveRow[]> {
  */
 export async function ensureModel(
   plan: ModelPlan,
-  ctx: RunContext,
+  ctx: UnitContext,
   label: string,
   options: { force?: boolean } = {},
+): Promise<TrainedModel> {
+  // [lock] One process trains a model at a time: another that wants it
+  // (an array task, an evaluation) waits, then finds it finished here.
+  await using _lock = await acquireLock(
+    ctx.flags.cacheDir,
+    modelLockName(plan.key),
+    { label: `model ${plan.key} (${label})` },
+  );
+  return await ensureModelLocked(plan, ctx, label, options);
+}
+
+/** The lock a model's training holds (`lib/base/lock.ts`). */
+export function modelLockName(key: string): string {
+  return `model-${key}`;
+}
+
+async function ensureModelLocked(
+  plan: ModelPlan,
+  ctx: UnitContext,
+  label: string,
+  options: { force?: boolean },
 ): Promise<TrainedModel> {
   const { cacheDir } = ctx.flags;
   const final = modelPath(cacheDir, plan.key);
@@ -355,20 +410,11 @@ export async function ensureModel(
     ) as StatusFile;
     if (status.status === "diverged") return handle(undefined, status, false);
     if (await exists(final)) {
-      // Health is judged now, from the final validation check, so a cached
-      // model meets the rule in force rather than the one it was trained under.
-      const last = (await readCurve(curve)).at(-1);
-      const now = last
-        ? healthOf(
-          {
-            l2: last.val_accuracy_l2,
-            cosine: last.val_accuracy_cosine,
-            deadFraction: last.val_dead_fraction,
-          },
-          plan,
-          last.step,
-        )
-        : status;
+      // Health and convergence are judged now, from the learning curve, so a
+      // cached model meets the rules in force rather than those it was
+      // trained under.
+      const rows = await readCurve(curve);
+      const now = rows.length ? statusOf(rows, plan) : status;
       const net = await loadModel(final, { paths: ctx.backend.paths });
       return handle(net, now, false);
     }
@@ -378,15 +424,14 @@ export async function ensureModel(
   const net = createDeepID2(plan.model, plan.train.seed, {
     paths: ctx.backend.paths,
   });
-  const set = subsetTrain(ctx.dataset.train, plan.identities, ctx.flags.seed);
+  const set = subsetTrain(ctx.data.dataset.train, plan.identities, plan.seed);
   let rows = await readCurve(curve);
-  let lastCheck: ValidationCheck | undefined;
   const check = async (
     step: number,
     net: DeepID2,
     stats: { identLoss: number; verifLoss: number; margin: number; lr: number },
   ) => {
-    lastCheck = await validate(net, ctx.dataset, plan.evalBatch);
+    const lastCheck = await validate(net, ctx.data.dataset, plan.evalBatch);
     // Rows past this step are from before an interruption: this run redoes them.
     rows = rows.filter((r) => r.step < step);
     rows.push({
@@ -410,6 +455,9 @@ export async function ensureModel(
       progressLabel: ctx.flags.quiet ? null : label,
       evalEvery: plan.evalEvery,
       onEval: check,
+      // Past `steps`, on while the model is healthy and still improving on
+      // its validation pairs (up to `maxSteps`).
+      extend: () => statusOf(rows, plan).status === "still improving",
     });
   } catch (e) {
     disposeModel(net);
@@ -439,7 +487,7 @@ export async function ensureModel(
       lr: last?.lr ?? NaN,
     });
   }
-  const status = healthOf(lastCheck!, plan, r.step);
+  const status = statusOf(rows, plan);
   await saveModel(net, final, {
     key: plan.key,
     train: configToJson(plan.train),
@@ -497,6 +545,46 @@ export function healthOf(
     };
   }
   return { ...base, status: "ok", reason: "" };
+}
+
+/**
+ * The status of a finished training from its learning curve: the health
+ * rule ({@linkcode healthOf}) on its last check, then, for a healthy model,
+ * the convergence rule (`lib/train/convergence.ts`) on the whole curve:
+ * `still improving`, with the reason, when it had not reached its plateau.
+ */
+export function statusOf(
+  rows: CurveRow[],
+  plan: Pick<ModelPlan, "collapsedAt" | "collapsedBelow" | "rule" | "model">,
+): StatusFile {
+  const last = rows.at(-1)!;
+  const health = healthOf(
+    {
+      l2: last.val_accuracy_l2,
+      cosine: last.val_accuracy_cosine,
+      deadFraction: last.val_dead_fraction,
+    },
+    plan,
+    last.step,
+  );
+  if (health.status !== "ok") return health;
+  const c = convergence(
+    rows.map((r) => ({
+      step: r.step,
+      l2: r.val_accuracy_l2,
+      cosine: r.val_accuracy_cosine,
+      identLoss: r.ident_loss,
+    })),
+    // The windows are fractions of the training's own length: where it ended.
+    {
+      steps: last.step,
+      numIdentities: plan.model.numIdentities,
+      rule: plan.rule,
+    },
+  );
+  return c.converged
+    ? health
+    : { ...health, status: "still improving", reason: c.reason };
 }
 
 function roundRow(r: CurveRow): Record<string, number> {

@@ -69,6 +69,15 @@ export const COLUMN_KINDS: Record<string, ColumnKind> = {
   "dir_at_far_1e-2_std": "fraction",
   fold_accuracy: "text",
   seeds_ok: "text",
+  "tar_at_far_1e-1": "fraction",
+  accuracy_sd_replicates: "fraction",
+  accuracy_se_replicates: "fraction",
+  rank1_sd_replicates: "fraction",
+  rank1_se_replicates: "fraction",
+  "dir_at_far_1e-2_sd_replicates": "fraction",
+  "dir_at_far_1e-2_se_replicates": "fraction",
+  model: "text",
+  cmc: "text",
 };
 
 /** File-system safe version of a config name (kept readable). */
@@ -119,17 +128,27 @@ export const MEAN_SEED = "mean";
 
 const round6 = (v: number) => Number.isFinite(v) ? String(round(v)) : String(v);
 
+/** Whether a row's model was scored: healthy, at its plateau or still improving. */
+export function isScored(status: string | undefined): boolean {
+  return (status || "ok") === "ok" || status === "still improving";
+}
+
 /**
- * The mean-over-seeds row of each (config, scorer) of `rows` (per-seed rows;
- * rows with seed {@linkcode MEAN_SEED} are ignored), in first-seen order.
- * Only healthy seeds (`status` ok) are averaged. In these rows
- * `accuracy_mean` is the mean over seeds of the per-seed accuracies,
- * `accuracy_std` their sample std across seeds (not over folds) and
- * `accuracy_se` that std / √seeds (likewise every `<x>_mean` with an
- * `<x>_std`: rank-1, DIR); other numeric columns are means, columns
- * equal in every seed are copied; `seeds_ok` says how many seeds were
- * healthy (`2/3`), `status` is `ok` (all), `partial` (some) or the first
- * seed's (none).
+ * The mean-over-replicates row of each (config, scorer) of `rows` (per-seed
+ * rows; rows with seed {@linkcode MEAN_SEED} are ignored), in first-seen
+ * order. Only scored replicates (`status` ok or still improving) are
+ * averaged. A column keeps its meaning in both kinds of rows: in a mean row
+ * `accuracy_mean` is the mean over replicates of the per-replicate
+ * accuracies, `accuracy_std` and `accuracy_se` are the means over replicates
+ * of each replicate's spread over its folds (as in its own row), and the
+ * spread across replicates gets columns of its own, `accuracy_sd_replicates`
+ * (sample std across replicates) and `accuracy_se_replicates` (that over
+ * √replicates) — likewise every `<x>_mean` with an `<x>_std` (rank-1,
+ * DIR). Other numeric columns are means, columns equal in every replicate
+ * are copied; `seeds_ok` says how many replicates were scored (`2/3`);
+ * `status` is `ok` (all at their plateau), `still improving` (all scored,
+ * some still improving), `partial` (some not scored) or the first
+ * replicate's (none).
  */
 export function aggregateRows(
   rows: Record<string, unknown>[],
@@ -145,7 +164,7 @@ export function aggregateRows(
   }
   const out: Record<string, string>[] = [];
   for (const group of groups.values()) {
-    const ok = group.filter((r) => (r.status || "ok") === "ok");
+    const ok = group.filter((r) => isScored(r.status));
     const use = ok.length ? ok : group;
     const columns = [...new Set(group.flatMap((r) => Object.keys(r)))];
     const agg: Record<string, string> = {};
@@ -161,8 +180,8 @@ export function aggregateRows(
         ? round6(nums.reduce((a, b) => a + b, 0) / nums.length)
         : "";
     }
-    // Every `<x>_mean` with an `<x>_std` (accuracy, rank-1, DIR): the mean
-    // over seeds and the sample std across seeds (not within a seed).
+    // Every `<x>_mean` with an `<x>_std` (accuracy, rank-1, DIR): its
+    // spread across replicates, in columns of its own.
     for (const c of columns) {
       if (!c.endsWith("_mean") || !ok.length) continue;
       const stem = c.slice(0, -5);
@@ -175,23 +194,25 @@ export function aggregateRows(
         ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1))
         : NaN;
       agg[c] = round6(m);
-      agg[`${stem}_std`] = xs.length > 1 ? round6(sd) : "";
-      if (columns.includes(`${stem}_se`)) {
-        agg[`${stem}_se`] = xs.length > 1
-          ? round6(sd / Math.sqrt(xs.length))
-          : "";
-      }
+      agg[`${stem}_sd_replicates`] = xs.length > 1 ? round6(sd) : "";
+      agg[`${stem}_se_replicates`] = xs.length > 1
+        ? round6(sd / Math.sqrt(xs.length))
+        : "";
     }
     agg.seed = MEAN_SEED;
     agg.fold_accuracy = "";
+    agg.model = "";
     agg.seeds_ok = `${ok.length}/${group.length}`;
+    const converged = ok.every((r) => (r.status || "ok") === "ok");
     agg.status = ok.length === group.length
-      ? "ok"
+      ? converged ? "ok" : "still improving"
       : ok.length
       ? "partial"
       : group[0].status;
     agg.status_reason = group.filter((r) => (r.status || "ok") !== "ok")
-      .map((r) => `seed ${r.seed}: ${r.status_reason || r.status}`).join("; ");
+      .map((r) => `seed ${r.seed} (${r.status}): ${r.status_reason}`).join(
+        "; ",
+      );
     out.push(agg);
   }
   return out;

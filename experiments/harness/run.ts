@@ -19,9 +19,14 @@
  * @module
  */
 import { parse } from "csv-parse/sync";
-import { loadDataset, SYNTH_PROFILES } from "../../datasets/mod.ts";
-import type { Dataset, FaceSet } from "../../lib/faces.ts";
+import {
+  loadDataset,
+  SYNTH_PROFILES,
+  type SynthParams,
+} from "../../datasets/mod.ts";
+import type { FaceSet } from "../../lib/faces.ts";
 import { exists, sha256Hex, writeTextAtomic } from "../../lib/base/io.ts";
+import { withLock } from "../../lib/base/lock.ts";
 import { initBackend } from "../../lib/engine/backend.ts";
 import { loadedNative } from "../../lib/engine/native.ts";
 import { productsIsa } from "../../lib/engine/native_kernels.ts";
@@ -29,23 +34,29 @@ import { tf } from "../../lib/engine/tf.ts";
 import { deadFeatureFraction } from "../../lib/eval/features.ts";
 import { STANDARD_SCORERS, standardScorers } from "../../lib/eval/scorers.ts";
 import { verifyPairs } from "../../lib/eval/verification.ts";
+import { writeScoringFile } from "../../lib/eval/scoring_file.ts";
+import type { JointBayesianModel } from "../../lib/eval/joint_bayesian.ts";
 import { extractFeatures } from "../../lib/nn/model.ts";
 import { drawExperimentFigures } from "../report/figures.ts";
 import { codeHash } from "./code_key.ts";
 import { applyOverrides, configToJson } from "./config.ts";
 import type {
   Configuration,
+  DataShape,
   Experiment,
   Features,
+  ReplicateData,
   RunContext,
   RunOutcome,
   Scored,
   SharedContext,
+  UnitContext,
 } from "./experiment.ts";
 import { parseRunFlags, type RunFlags, runUsage } from "./flags.ts";
 import {
   cropFor,
   ensureModel,
+  isTrained,
   type ModelPlan,
   modelPlan,
   type TrainedModel,
@@ -75,97 +86,172 @@ export function resolveConfig<C extends Record<string, unknown>>(
   return applyOverrides(defaults, flags.overrides) as CommonConfig & C;
 }
 
-/** Loads the backend and the data set once per process. */
+/**
+ * Loads the backend once per process; each replicate's data is loaded (or
+ * generated) on first use and the last {@linkcode DATA_IN_MEMORY} are kept.
+ */
 export async function openContext(
   flags: RunFlags,
   config: CommonConfig,
 ): Promise<RunContext> {
-  const backend = await initBackend(flags.backend, { quiet: flags.quiet });
   if (flags.profile === "paper" && flags.data === "synth") {
     throw new Error(
       "the paper profile needs real data: --data DIR, where DIR holds celeba/ and lfw/ in their real formats",
     );
   }
-  return {
-    flags,
-    backend,
-    ...await loadData(flags, cropFor({}, config), config),
+  const backend = await initBackend(flags.backend, { quiet: flags.quiet });
+  const loaded = new Map<string, Promise<ReplicateData>>();
+  const data = (
+    seed: number,
+    crop: CropOptions,
+    alsoCrops: readonly CropOptions[] = [],
+  ): Promise<ReplicateData> => {
+    const key = `${seed} ${JSON.stringify(crop)}`;
+    let p = loaded.get(key);
+    if (p) {
+      loaded.delete(key); // most recently used last
+    } else {
+      p = loadReplicate(flags, config, seed, crop, data, alsoCrops);
+      // A failed load is not remembered: the next call tries again.
+      p.catch(() => loaded.get(key) === p && loaded.delete(key));
+    }
+    loaded.set(key, p);
+    while (loaded.size > DATA_IN_MEMORY) {
+      loaded.delete(loaded.keys().next().value!);
+    }
+    return p;
   };
+  return { flags, backend, data };
 }
 
-/** The data set in one crop, and the hash of its provenance. */
-async function loadData(
+/**
+ * Replicate data sets (in one crop each) kept in memory: a replicate's whole
+ * face and its three quick-profile patches, ~110 MB each on the quick
+ * synthetic set; units run replicate by replicate, so each is loaded once.
+ */
+export const DATA_IN_MEMORY = 4;
+
+/** The synthetic set a profile's replicate draws: the profile's sizes, the replicate's seed. */
+export function synthFor(
+  profile: RunFlags["profile"],
+  seed: number,
+): SynthParams {
+  return { ...SYNTH_PROFILES[profile === "smoke" ? "smoke" : "quick"], seed };
+}
+
+/**
+ * One replicate's data in one crop, and the hash of its provenance. On
+ * synthetic data the replicate's own face set (generated on first use);
+ * on real data the one data folder, its identities split by the seed. A
+ * patch's crops must hold the same faces in the same order as the whole
+ * face's (the pairs index into them): checked.
+ */
+async function loadReplicate(
   flags: RunFlags,
-  crop: CropOptions,
   config: CommonConfig,
-): Promise<{ dataset: Dataset; dataKey: string }> {
+  seed: number,
+  crop: CropOptions,
+  data: RunContext["data"],
+  alsoCrops: readonly CropOptions[],
+): Promise<ReplicateData> {
   const synth = flags.data === "synth"
-    ? SYNTH_PROFILES[flags.profile as "smoke" | "quick"]
+    ? synthFor(flags.profile, seed)
     : undefined;
-  const dataset = await loadDataset({
+  const options = {
     data: flags.data,
     synth,
     crop,
     trainIdentities: config.trainIdentities || undefined,
     heldOutIdentities: config.heldOutIdentities || undefined,
-    seed: flags.seed,
+    seed,
     skipMissing: flags.skipMissing,
     skipBadImages: flags.skipBadImages,
     cacheDir: flags.cacheDir,
     quiet: flags.quiet,
-  });
-  // Whether a crop cache was built in this run says nothing about the data.
+  };
+  // [lock] One process builds a replicate's data in a crop at a time; others
+  // sharing the cache (array tasks) wait, then read it (lib/base/lock.ts).
+  const lockName = `data-seed${seed}-${
+    (await sha256Hex(JSON.stringify({ ...options, quiet: undefined })))
+      .slice(0, 16)
+  }`;
+  const dataset = await withLock(
+    flags.cacheDir,
+    lockName,
+    // Other crops' caches built in the same pass (each image decoded once).
+    () => loadDataset({ ...options, alsoCrops }),
+    { label: `replicate ${seed}'s data in crop ${JSON.stringify(crop)}` },
+  );
+  // Whether a crop cache was built in this run says nothing about the
+  // data, and nor does where the data folder is (another cache, a moved
+  // folder): the same draw keys the same models anywhere.
+  const root = String(dataset.info.root);
   const stable = JSON.stringify(
     dataset.info,
     (k, v) => (k === "cacheBuilt" ? undefined : v),
-  );
+  ).replaceAll(root, "<data>");
   const dataKey = (await sha256Hex(stable)).slice(0, 16);
-  return { dataset, dataKey };
-}
-
-// The last patch context opened per base context: one patch's crops in
-// memory at a time (the paper profile's CelebA crops are ~1.5 GB a patch).
-const patchContexts = new WeakMap<
-  RunContext,
-  { crop: string; ctx: Promise<RunContext> }
->();
-
-/**
- * The context a configuration trains and is scored in: `ctx` itself, or,
- * for a patch of the bank (`cfg.patch`), the same backend and data in that
- * patch's crop (crop cache built on first use). The patch's data must hold
- * the same faces in the same order (the pairs index into them): checked.
- */
-export function contextFor(
-  ctx: RunContext,
-  cfg: Pick<Configuration, "patch">,
-  config: CommonConfig,
-): Promise<RunContext> {
-  const crop = cropFor(cfg, config);
-  const key = JSON.stringify(crop);
-  if (!cfg.patch || key === JSON.stringify(cropFor({}, config))) {
-    return Promise.resolve(ctx);
-  }
-  const last = patchContexts.get(ctx);
-  if (last?.crop === key) return last.ctx;
-  const opened = (async () => {
-    const data = await loadData(ctx.flags, crop, config);
+  const whole = cropFor({}, config);
+  if (JSON.stringify(crop) !== JSON.stringify(whole)) {
+    const base = (await data(seed, whole)).dataset;
     const same = (a: FaceSet, b: FaceSet) =>
       a.paths.length === b.paths.length &&
       a.paths.every((p, i) => p === b.paths[i]);
-    const base = ctx.dataset, d = data.dataset;
     if (
-      !same(base.test, d.test) || !same(base.heldOut, d.heldOut) ||
-      !same(base.validation, d.validation) || !same(base.train, d.train)
+      !same(base.test, dataset.test) || !same(base.heldOut, dataset.heldOut) ||
+      !same(base.validation, dataset.validation) ||
+      !same(base.train, dataset.train)
     ) {
       throw new Error(
-        `patch ${cfg.patch}: its crops hold other faces than the whole-face crops; delete ${ctx.flags.cacheDir}/crops and rerun to rebuild them`,
+        `replicate ${seed}: the crops ${
+          JSON.stringify(crop)
+        } hold other faces than the whole-face crops; delete ${flags.cacheDir}/crops and rerun to rebuild them`,
       );
     }
-    return { ...ctx, ...data };
-  })();
-  patchContexts.set(ctx, { crop: key, ctx: opened });
-  return opened;
+  }
+  const dataDraw = synth
+    ? {
+      source: "synthetic",
+      synth_seed: seed,
+      synth_folder: root.slice(root.lastIndexOf("/") + 1),
+      split_seed: seed,
+      data_key: dataKey,
+    }
+    : {
+      source: String(dataset.info.format),
+      root,
+      split_seed: seed,
+      data_key: dataKey,
+    };
+  return { seed, dataset, dataKey, dataDraw };
+}
+
+/**
+ * The data a unit trains and is scored in: its replicate's, in its
+ * configuration's crop (a patch of the bank, or the profile's whole face).
+ */
+export async function unitContext(
+  ctx: RunContext,
+  cfg: Pick<Configuration, "patch" | "seed" | "name">,
+  config: CommonConfig,
+): Promise<UnitContext> {
+  if (cfg.seed === undefined) {
+    throw new Error(`${cfg.name}: no replicate (run.plan sets one per seed)`);
+  }
+  return {
+    flags: ctx.flags,
+    backend: ctx.backend,
+    data: await ctx.data(cfg.seed, cropFor(cfg, config)),
+  };
+}
+
+/** What the configurations may depend on, from the first replicate's data. */
+export async function dataShape(
+  ctx: RunContext,
+  config: CommonConfig,
+): Promise<DataShape> {
+  const first = await ctx.data(config.seeds[0], cropFor({}, config));
+  return { trainIdentities: first.dataset.train.identities.length };
 }
 
 /**
@@ -197,18 +283,19 @@ export async function openRun<C extends Record<string, unknown>>(
     );
   }
   const context = shared?.context ?? await openContext(flags, config);
-  return new Run(experiment, argv, flags, config, context, shared);
+  const shape = await dataShape(context, config);
+  return new Run(experiment, argv, flags, config, context, shape, shared);
 }
 
 /** One run of one experiment; see the module doc for the order of the verbs. */
 export class Run<C extends Record<string, unknown>> {
-  readonly dataset: Dataset;
   readonly outDir: string;
   #t0 = performance.now();
   #all: Configuration[] = [];
   #mine: Configuration[] = [];
   #ran: string[] = [];
   #skipped: string[] = [];
+  #missing: string[] = [];
   #wall: Record<string, number> = {};
   #started = new Map<string, number>();
   #plans = new Map<
@@ -216,8 +303,10 @@ export class Run<C extends Record<string, unknown>> {
     { plan?: ModelPlan; modelKey: string; resultKey: string }
   >();
   #models = new Map<string, TrainedModel>();
-  /** The configuration each model was opened for (its patch, hence its data). */
-  #modelCfg = new Map<string, Configuration>();
+  /** The data each model was opened in (its replicate and its patch). */
+  #modelData = new Map<string, ReplicateData>();
+  /** Each replicate's data draw, as the metadata lists them. */
+  #draws = new Map<number, Record<string, unknown>>();
 
   constructor(
     readonly experiment: Experiment<C>,
@@ -225,9 +314,10 @@ export class Run<C extends Record<string, unknown>> {
     readonly flags: RunFlags,
     readonly config: CommonConfig & C,
     readonly context: RunContext,
+    /** What the configurations may depend on (the same in every replicate). */
+    readonly shape: DataShape,
     readonly shared?: SharedContext,
   ) {
-    this.dataset = context.dataset;
     this.outDir = flags.out;
   }
 
@@ -288,10 +378,12 @@ export class Run<C extends Record<string, unknown>> {
         }
         modelKey = (await sha256Hex(keys.join("\n"))).slice(0, 24);
       } else {
+        const unit = await unitContext(this.context, cfg, this.config);
         plan = await modelPlan(
           cfg,
           this.config,
-          await contextFor(this.context, cfg, this.config),
+          unit.data,
+          unit.backend.name,
         );
         modelKey = plan.key;
       }
@@ -308,12 +400,34 @@ export class Run<C extends Record<string, unknown>> {
   }
 
   /**
-   * Whether this configuration's results exist for the same code and config
-   * (then it is skipped, unless `--force`).
+   * Whether this unit has nothing to do: its results exist for the same code
+   * and config (skipped, unless `--force`), or, under `reproduce --no-train`,
+   * a model it needs is not trained (listed as missing, never trained here).
    */
   async isDone(cfg: Configuration): Promise<boolean> {
     this.#started.set(unitName(cfg), performance.now());
     const { resultKey } = await this.#keys(cfg);
+    if (this.shared?.trainMissing === false) {
+      const parts = cfg.combines
+        ? cfg.combines.map((name) =>
+          this.#all.find((c) => c.name === name && c.seed === cfg.seed)!
+        )
+        : [cfg];
+      for (const part of parts) {
+        const { plan } = await this.#keys(part);
+        if (plan && !await isTrained(this.flags.cacheDir, plan.key)) {
+          this.#missing.push(unitName(cfg));
+          if (!this.flags.quiet) {
+            console.error(
+              `${this.label(cfg)}: model ${plan.key} not trained (${
+                unitName(part)
+              }); left out`,
+            );
+          }
+          return true;
+        }
+      }
+    }
     const base = this.fileBase(cfg);
     if (
       this.flags.force || !await exists(`${base}.json`) ||
@@ -345,12 +459,13 @@ export class Run<C extends Record<string, unknown>> {
         } combines other models' features and has no model of its own`,
       );
     }
-    const ctx = await contextFor(this.context, cfg, this.config);
+    const ctx = await unitContext(this.context, cfg, this.config);
     const model = await ensureModel(plan, ctx, this.label(cfg), {
       force: this.shared?.forceModels ?? this.flags.force,
     });
     this.#models.set(unitName(cfg), model);
-    this.#modelCfg.set(model.key, cfg);
+    this.#modelData.set(model.key, ctx.data);
+    this.#draws.set(ctx.data.seed, ctx.data.dataDraw);
     return model;
   }
 
@@ -370,14 +485,18 @@ export class Run<C extends Record<string, unknown>> {
     const { net } = model;
     const batchSize = this.config.evalBatch;
     const dim = net.config.deepid2Dim;
-    const cfg = this.#modelCfg.get(model.key) ?? { patch: undefined };
-    const { dataset } = await contextFor(this.context, cfg, this.config);
+    const data = this.#modelData.get(model.key);
+    if (!data) {
+      throw new Error(`model ${model.key} was not opened by run.model`);
+    }
+    const { dataset } = data;
     const of = (set: FaceSet) => {
       const faces = options.mirror ? mirrored(set) : set;
       return extractFeatures(net, faces.images, faces.shape, { batchSize });
     };
     const test = await of(dataset.test);
     return {
+      data,
       test,
       heldOut: await of(dataset.heldOut),
       validation: await of(dataset.validation),
@@ -391,8 +510,9 @@ export class Run<C extends Record<string, unknown>> {
    * held-out faces), LFW protocol; and the validation pairs the same way.
    */
   score(features: Features): Scored {
+    const { dataset } = features.data;
     const scorers = standardScorers(
-      this.dataset.heldOut.labels,
+      dataset.heldOut.labels,
       features.heldOut,
       features.dim,
       this.config.jbPcaDim,
@@ -404,13 +524,13 @@ export class Run<C extends Record<string, unknown>> {
       verification: verifyPairs(
         features.test,
         dim,
-        this.dataset.pairs,
+        dataset.pairs,
         scorers,
       ),
       validation: verifyPairs(
         features.validation,
         dim,
-        this.dataset.validationPairs,
+        dataset.validationPairs,
         scorers,
       ),
     };
@@ -425,7 +545,10 @@ export class Run<C extends Record<string, unknown>> {
     cfg: Configuration,
     model: TrainedModel,
   ): Promise<boolean> {
-    if (model.status === "ok") return false;
+    // A model still improving is scored: its rows and claims say so.
+    if (model.status === "ok" || model.status === "still improving") {
+      return false;
+    }
     const rows = STANDARD_SCORERS.map((scorer) => ({
       ...this.#rowHead(cfg, scorer),
       status: model.status,
@@ -439,12 +562,17 @@ export class Run<C extends Record<string, unknown>> {
     return true;
   }
 
+  /** The data draw a unit's rows came from (its replicate's, as its models opened it). */
+  #unitDraw(cfg: Configuration): Record<string, unknown> | undefined {
+    return cfg.seed === undefined ? undefined : this.#draws.get(cfg.seed);
+  }
+
   #rowHead(cfg: Configuration, scorer: string): Record<string, unknown> {
     return {
       experiment: this.experiment.name,
       config: cfg.name,
       scorer,
-      seed: cfg.seed ?? this.flags.seed,
+      seed: cfg.seed,
       backend: this.context.backend.name,
       profile: this.flags.profile,
     };
@@ -476,6 +604,8 @@ export class Run<C extends Record<string, unknown>> {
       configToJson({
         key: resultKey,
         model: modelKey,
+        replicate: cfg.seed,
+        data_draw: this.#unitDraw(cfg),
         status: model?.status ?? "ok",
         trained: model?.trained ?? false,
         train_img_per_s: model?.imagesPerSecond,
@@ -498,6 +628,25 @@ export class Run<C extends Record<string, unknown>> {
     extra: Map<string, Record<string, string | number>> = new Map(),
   ): Promise<void> {
     const { verification, validation, features } = scored;
+    const model = this.#models.get(unitName(cfg));
+    const { modelKey } = await this.#keys(cfg);
+    // What scored the model, beside it: lib/eval/scoring_file.ts.
+    if (!cfg.combines) {
+      await writeScoringFile(this.flags.cacheDir, {
+        model: modelKey,
+        crop: cropFor(cfg, this.config),
+        dim: features.dim,
+        pcaDim: this.config.jbPcaDim,
+        heldOutFeatures: features.heldOut,
+        heldOutLabels: features.data.dataset.heldOut.labels,
+        validationFeatures: features.validation,
+        validationPairs: features.data.dataset.validationPairs,
+        // The run's own fit: the same model, not fitted twice.
+        fitted: (scored.scorers.find((x) => x.name === "joint_bayesian") as {
+          model?: JointBayesianModel;
+        }).model ?? null,
+      });
+    }
     const rows: Record<string, unknown>[] = [];
     for (const [scorer, v] of verification) {
       rows.push({
@@ -509,8 +658,12 @@ export class Run<C extends Record<string, unknown>> {
         eer: round(v.eer),
         "tar_at_far_1e-3": round(v["tar_at_far_1e-3"]),
         "tar_at_far_1e-2": round(v["tar_at_far_1e-2"]),
+        "tar_at_far_1e-1": round(v["tar_at_far_1e-1"]),
         n_pairs: v.n_pairs,
-        status: "ok",
+        // ok, or still improving: scored, and flagged wherever it is used.
+        status: model?.status ?? "ok",
+        status_reason: model?.reason ?? "",
+        model: modelKey,
         dead_features: round(features.deadFraction, 4),
         val_accuracy_mean: round(validation.get(scorer)!.accuracy_mean),
         fold_accuracy: v.folds.map((f) => round(f.accuracy)).join(";"),
@@ -526,11 +679,25 @@ export class Run<C extends Record<string, unknown>> {
         })),
         ["fpr", "tpr", "threshold"],
       );
+      // Each fold's own curve, on its held-out pairs.
+      await writeCsv(
+        rocPath(this.outDir, this.experiment.name, unitName(cfg), scorer)
+          .replace(/\.csv$/, "_folds.csv"),
+        v.roc_folds.flatMap((curve, k) =>
+          curve.map((p) => ({
+            fold: v.folds[k].fold,
+            fpr: round(p.fpr),
+            tpr: round(p.tpr),
+            threshold: round(p.threshold),
+          }))
+        ),
+        ["fold", "fpr", "tpr", "threshold"],
+      );
     }
     const wall = await this.#writeConfiguration(
       cfg,
       rows,
-      this.#models.get(unitName(cfg)),
+      model,
       Object.fromEntries(
         [...verification].map((
           [s, v],
@@ -599,10 +766,14 @@ export class Run<C extends Record<string, unknown>> {
         // kernels: 2.9.1 and 2.18.0 round differently; no path changes a bit.
         ...nativeInfo(),
         profile: this.flags.profile,
-        seed: this.flags.seed,
         seeds: this.config.seeds,
         shard: `${this.flags.shard[0]}/${this.flags.shard[1]}`,
-        data: this.dataset.info,
+        // Each replicate's own data draw, for the replicates this run opened.
+        data_draws: Object.fromEntries(
+          [...this.#draws].sort((a, b) => a[0] - b[0]).map((
+            [seed, draw],
+          ) => [`seed${seed}`, draw]),
+        ),
         config: this.config,
         configurations: [...new Set(this.#all.map((c) => c.name))],
         ran: this.#ran,
@@ -620,6 +791,7 @@ export class Run<C extends Record<string, unknown>> {
       rows,
       ran: this.#ran,
       skipped: this.#skipped,
+      missing: this.#missing,
       csv,
       outDir: this.outDir,
     };
@@ -665,18 +837,23 @@ export async function mainGuard(
 }
 
 /**
- * One unit per (configuration, seed), configuration-major, the same seeds
- * for every configuration; a configuration that names its own seed
- * (calibration's probes) stays one unit.
+ * One unit per (configuration, replicate), replicate-major (every
+ * configuration of the first replicate, then of the second, ...: each
+ * replicate's data is loaded once), the same replicates for every
+ * configuration; a configuration that names its own seed stays one unit,
+ * in the first replicate's turn.
  */
 export function withSeeds(
   configurations: Configuration[],
   seeds: number[],
 ): Configuration[] {
   if (seeds.length === 0) throw new Error("config seeds: at least one seed");
-  return configurations.flatMap((c) =>
-    c.seed !== undefined ? [c] : seeds.map((seed) => ({ ...c, seed }))
-  );
+  const own = configurations.filter((c) => c.seed !== undefined);
+  const rest = configurations.filter((c) => c.seed === undefined);
+  return [
+    ...own,
+    ...seeds.flatMap((seed) => rest.map((c) => ({ ...c, seed }))),
+  ];
 }
 
 /** A unit's name: `lambda=0.05 seed 2` (the configuration's alone when it has no seed). */

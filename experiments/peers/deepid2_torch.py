@@ -13,9 +13,38 @@ weight decay 5e-4. Random inputs: throughput only.
 
 Prints one JSON line: peer, torch version, threads, batch, train_img_per_s,
 extract_img_per_s.
+
+It also loads a trained network exported by `deno task export`
+(experiments/export.ts, a safetensors file; no `safetensors` package needed):
+
+    net, config, crop = load_model("m.safetensors")
+    f = features(net, crops)   # crops: uint8 [N, H, W, C] -> float32 [N, 160]
+
+and, from the command line,
+
+    python deepid2_torch.py features --weights m.safetensors --crops c.u8 --out f.f32
+        [--onnx m.onnx --onnx-out g.f32]
+    python deepid2_torch.py export-onnx --weights m.safetensors --out m.onnx
+
+(`c.u8`: raw uint8 crops, [N, H, W, C] row-major; `f.f32`: raw float32 LE
+features [N, D]; the ONNX graph takes float32 crops [N, H, W, C] of pixel
+values 0..255 as `crops` and gives `features` [N, D]).
+
+Layouts (ours, lib/nn/model.ts and lib/nn/locally_shared.ts -> PyTorch's):
+conv<i>/w is [banks, kh * kw * cin, cout] with rows ordered (dy, dx, cin)
+and bank r = gi * gw + gj for the block at (gi, gj) of the output map; a
+one-bank layer is an ordinary convolution (HWIO -> OIHW), a layer of several
+banks is BlockShared below, whose patches come from F.unfold ordered (cin,
+dy, dx) and whose banks are row-major over the blocks too. conv<i>/b is
+[banks, cout]. deepid2/w is [pool3 + conv4, D] applied as x @ w to pool3 and
+conv4 flattened channels-last (h, w, c); PyTorch flattens (c, h, w), so its
+rows are permuted. softmax/w is [D, n] (x @ w). Inputs are x / 127.5 - 1.
 """
 import argparse
 import json
+import os
+import struct
+import sys
 import time
 
 import torch
@@ -54,15 +83,52 @@ class BlockShared(nn.Module):
         return out.permute(2, 5, 0, 3, 1, 4).reshape(n, c_out, self.out_h, self.out_w)
 
 
+def default_config(identities):
+    """lib/nn/model.ts defaultModelConfig: the paper's network, 55x47 RGB."""
+    return {
+        "inputShape": [55, 47, 3],
+        "conv1": {"filters": 20, "kernel": 4, "region": None},
+        "conv2": {"filters": 40, "kernel": 3, "region": None},
+        "conv3": {"filters": 60, "kernel": 3, "region": [2, 2]},
+        "conv4": {"filters": 80, "kernel": 2, "region": [1, 1]},
+        "deepid2Dim": 160,
+        "numIdentities": identities,
+    }
+
+
 class DeepID2(nn.Module):
-    def __init__(self, identities):
+    """The network of a model config (lib/nn/model.ts ModelConfig); the
+    default (55x47 RGB -> conv1 52x44, pool 26x22 -> conv2 24x20, pool 12x10
+    -> conv3 10x8, pool 5x4 -> conv4 4x3 -> 160) when only `identities` is
+    given. Max-pooling floors odd sizes, as ours does."""
+
+    def __init__(self, identities, config=None):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 20, 4)  # 55x47 -> 52x44, pool 26x22
-        self.conv2 = nn.Conv2d(20, 40, 3)  # -> 24x20, pool 12x10
-        self.conv3 = BlockShared(40, 60, 3, 12, 10, (2, 2))  # -> 10x8, pool 5x4
-        self.conv4 = BlockShared(60, 80, 2, 5, 4, (1, 1))  # -> 4x3
-        self.deepid2 = nn.Linear(60 * 5 * 4 + 80 * 4 * 3, 160)
-        self.softmax = nn.Linear(160, identities)
+        config = config or default_config(identities)
+        self.config = config
+        h, w, c = config["inputShape"]
+        self.shapes = []  # (in_h, in_w, in_c, out_h, out_w) per conv layer
+        for i in range(1, 5):
+            layer = config[f"conv{i}"]
+            k, f = layer["kernel"], layer["filters"]
+            oh, ow = h - k + 1, w - k + 1
+            if layer["region"] is None:
+                mod = nn.Conv2d(c, f, k)
+            else:
+                mod = BlockShared(c, f, k, h, w, tuple(layer["region"]))
+            setattr(self, f"conv{i}", mod)
+            self.shapes.append((h, w, c, oh, ow))
+            h, w, c = oh, ow, f
+            if i < 4:
+                h, w = h // 2, w // 2
+            if i == 3:
+                self.pool3_shape = (h, w, c)
+        self.conv4_shape = (h, w, c)
+        p3 = self.pool3_shape
+        fan_in = p3[0] * p3[1] * p3[2] + h * w * c
+        self.deepid2 = nn.Linear(fan_in, config["deepid2Dim"])
+        n = config.get("numIdentities", identities)
+        self.softmax = nn.Linear(config["deepid2Dim"], n) if n else None
 
     def features(self, x):
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
@@ -72,7 +138,171 @@ class DeepID2(nn.Module):
         return F.relu(self.deepid2(torch.cat([pool3.flatten(1), conv4.flatten(1)], 1)))
 
 
+def load_safetensors(path):
+    """Reads a safetensors file with numpy and struct alone: returns
+    ({name: float32 array}, {metadata key: string}). F32 tensors only."""
+    import numpy as np
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if len(data) < 8:
+        raise ValueError(f"{path}: not a safetensors file ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if 8 + n > len(data):
+        raise ValueError(f"{path}: truncated header ({n} bytes, file {len(data)})")
+    header = json.loads(data[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {}) or {}
+    start = 8 + n
+    tensors = {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} is {e['dtype']}, only F32 is read")
+        b, t = e["data_offsets"]
+        if start + t > len(data):
+            raise ValueError(f"{path}: truncated (tensor {name})")
+        tensors[name] = np.frombuffer(data, dtype="<f4", count=(t - b) // 4,
+                                      offset=start + b).reshape(e["shape"]).astype(np.float32)
+    return tensors, meta
+
+
+def _permute_flat_hwc_to_chw(w, shape):
+    """Rows of w [h*w*c, D] ordered (h, w, c) -> ordered (c, h, w)."""
+    h, ww, c = shape
+    return w.reshape(h, ww, c, -1).transpose(2, 0, 1, 3).reshape(h * ww * c, -1)
+
+
+def load_model(path):
+    """A DeepID2 (eval mode) with the weights of a `deno task export` file,
+    mapped to PyTorch's layouts (module doc); returns (net, config, crop)."""
+    import numpy as np
+    tensors, meta = load_safetensors(path)
+    if "model_config" not in meta:
+        raise ValueError(f"{path}: no model_config in its metadata (not a deno task export file)")
+    config = json.loads(meta["model_config"])
+    crop = json.loads(meta.get("crop", "null"))
+    net = DeepID2(config.get("numIdentities", 0), config)
+    state = {}
+    for i in range(1, 5):
+        w = tensors[f"conv{i}/w"]  # [banks, kh*kw*cin, cout], rows (dy, dx, cin)
+        b = tensors[f"conv{i}/b"]  # [banks, cout]
+        in_h, in_w, cin, _, _ = net.shapes[i - 1]
+        k = config[f"conv{i}"]["kernel"]
+        banks, _, cout = w.shape
+        w5 = w.reshape(banks, k, k, cin, cout)
+        mod = getattr(net, f"conv{i}")
+        if isinstance(mod, nn.Conv2d):
+            if banks != 1:
+                raise ValueError(f"{path}: conv{i} has {banks} banks but no sharing region")
+            state[f"conv{i}.weight"] = w5[0].transpose(3, 2, 0, 1)  # HWIO -> OIHW
+            state[f"conv{i}.bias"] = b[0]
+        else:
+            # unfold's patch order is (cin, dy, dx).
+            state[f"conv{i}.weight"] = w5.transpose(0, 3, 1, 2, 4).reshape(banks, cin * k * k, cout)
+            state[f"conv{i}.bias"] = b.reshape(banks, 1, cout)
+    w = tensors["deepid2/w"]  # [pool3 + conv4 (each h, w, c), D]
+    p3 = net.pool3_shape
+    n3 = p3[0] * p3[1] * p3[2]
+    w = np.concatenate([_permute_flat_hwc_to_chw(w[:n3], p3),
+                        _permute_flat_hwc_to_chw(w[n3:], net.conv4_shape)], 0)
+    state["deepid2.weight"] = w.T
+    state["deepid2.bias"] = tensors["deepid2/b"]
+    if net.softmax is not None:
+        state["softmax.weight"] = tensors["softmax/w"].T
+        state["softmax.bias"] = tensors["softmax/b"]
+    net.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    return net.eval(), config, crop
+
+
+def normalise(crops):
+    """uint8 crops [N, H, W, C] -> the network's input [N, C, H, W]: x / 127.5 - 1
+    (in float64, then float32, as ours)."""
+    import numpy as np
+    x = (np.asarray(crops, dtype=np.float64) / 127.5 - 1).astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def features(net, crops, batch=256):
+    """DeepID2 features float32 [N, D] of uint8 crops [N, H, W, C]."""
+    import numpy as np
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(crops), batch):
+            out.append(net.features(normalise(crops[i:i + batch])).numpy())
+    return np.concatenate(out, 0) if out else np.zeros((0, net.config["deepid2Dim"]), np.float32)
+
+
+class CropFeatures(nn.Module):
+    """What the ONNX graph computes: float32 crops [N, H, W, C] of pixel values
+    0..255 -> features [N, D]."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, crops):
+        return self.net.features((crops / 127.5 - 1).permute(0, 3, 1, 2))
+
+
+def export_onnx(net, out):
+    """Writes the features graph as ONNX (TorchScript exporter, opset 18,
+    dynamic batch) via a temp file and a rename."""
+    import warnings
+    h, w, c = net.config["inputShape"]
+    tmp = f"{out}.{os.getpid()}.tmp"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(CropFeatures(net).eval(), (torch.zeros(2, h, w, c),), tmp,
+                              input_names=["crops"], output_names=["features"],
+                              dynamic_axes={"crops": {0: "n"}, "features": {0: "n"}},
+                              opset_version=18, dynamo=False)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def onnx_features(path, crops):
+    """Features of uint8 crops [N, H, W, C] by onnxruntime on an exported graph."""
+    import numpy as np
+    import onnxruntime as ort
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return sess.run(["features"], {"crops": np.asarray(crops, np.float32)})[0]
+
+
+def tool_main(argv):
+    """The `features` and `export-onnx` subcommands (module doc)."""
+    import numpy as np
+    ap = argparse.ArgumentParser(prog="deepid2_torch.py " + argv[0])
+    ap.add_argument("--weights", required=True, help="a deno task export safetensors file")
+    if argv[0] == "features":
+        ap.add_argument("--crops", required=True, help="raw uint8 crops [N, H, W, C]")
+        ap.add_argument("--out", required=True, help="raw float32 features [N, D]")
+        ap.add_argument("--onnx", help="also run this ONNX graph with onnxruntime")
+        ap.add_argument("--onnx-out", help="its features, raw float32 [N, D]")
+    else:
+        ap.add_argument("--out", required=True, help="the ONNX file to write")
+    a = ap.parse_args(argv[1:])
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    net, config, _ = load_model(a.weights)
+    if argv[0] == "export-onnx":
+        export_onnx(net, a.out)
+        print(json.dumps({"onnx": a.out, "torch": torch.__version__}))
+        return
+    h, w, c = config["inputShape"]
+    raw = np.fromfile(a.crops, dtype=np.uint8)
+    if raw.size % (h * w * c):
+        raise ValueError(f"{a.crops}: {raw.size} bytes are not crops of {h}x{w}x{c}")
+    crops = raw.reshape(-1, h, w, c)
+    features(net, crops).astype("<f4").tofile(a.out)
+    if a.onnx:
+        onnx_features(a.onnx, crops).astype("<f4").tofile(a.onnx_out)
+    print(json.dumps({"n": len(crops), "torch": torch.__version__}))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] in ("features", "export-onnx"):
+        tool_main(sys.argv[1:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64)

@@ -1,21 +1,34 @@
 /**
- * What the experiments' claim checks share: the verdict type, the row
- * accessors (λ, identities, signal, accuracy), grouping by scorer, and the
- * formatting of numbers for people (%, signed points, λ labels, configs).
- * Each experiment script judges its own claims with these
- * (`experiment.claims`); nothing here knows any one experiment.
+ * The claims of the paper and how this run answers them: the types an
+ * experiment's claim checks build (one {@linkcode ClaimFamily} per paper
+ * claim, its lines the scorers and comparisons), the line builders (paired
+ * accuracy differences, slopes, per-model statistics, equivalence), the
+ * judging of every family of every experiment at once
+ * ({@linkcode judgeAll}), the row accessors (λ, identities, signal,
+ * accuracy), and the formatting of numbers for people. Each experiment
+ * script declares its own families (`experiment.claims`); nothing here knows
+ * any one experiment.
+ *
+ * A line's data are per-replicate statistics: a replicate is one draw of
+ * data and initialisation, so a difference of two configurations'
+ * fold-averaged accuracies in one replicate is one independent observation
+ * of the method's effect, and the line is a paired t over replicates
+ * (`lib/eval/inference.ts`). A family's lines share its error rate by
+ * Bonferroni: each line's interval is drawn at 1 − α/m (m its family's
+ * lines; 1 − 2α/m for equivalence, the TOST interval), and the answer is
+ * read off that very interval. A comparison that several experiments make
+ * (the same models, scorer and statistic) is judged once, in the family of
+ * the experiment that owns it (`claimPriority`), and shown in the others
+ * with the same answer.
  *
  * @module
  */
 
 import {
-  equivalenceTests,
   type Estimate,
-  holm,
-  interval,
-  pairedBootstrap,
-  pTwoSided,
-  seedMean,
+  judgeLine,
+  minimumDetectableEffect,
+  replicateMean,
 } from "../../lib/eval/inference.ts";
 import {
   compareScorers,
@@ -25,106 +38,84 @@ import {
   type Results,
   value,
 } from "./results.ts";
+import { isScored } from "../harness/result_files.ts";
 
 /**
- * The answer to one claim: `held` (the interval lies on the claim's side),
- * `contradicted` (it lies on the other side), `inconclusive` (neither), or
- * `not tested` (data missing, too few healthy seeds).
+ * The answer to one claim line: `held` (its interval lies on the claim's
+ * side), `contradicted` (on the other side), `inconclusive` (neither), or
+ * `not tested` (data missing, too few scored replicates).
  */
 export type Verdict = "held" | "contradicted" | "inconclusive" | "not tested";
 
-/** The verdict on one of the paper's claims in this run. */
-export interface ClaimVerdict {
-  /** The claim in words, e.g. `λ=0.05 (chosen on validation) beats λ=0 (L2)`. */
+/** Level of every family (Bonferroni within it). */
+export const ALPHA = 0.05;
+/** Power at which a line's minimum detectable effect is given. */
+export const POWER = 0.8;
+
+/**
+ * One line of a claim before judging: a statistic per replicate and what it
+ * claims about it (`greater`: the statistic is > 0; `equivalent`: it lies
+ * within ±margin).
+ */
+export interface ClaimLine {
+  /** The line in words, e.g. `λ=0.05 (best on validation) beats λ=0 (L2 scoring)`. */
   claim: string;
+  /** What is compared (statistic, scorer, the models of each arm): lines with the same identity are one comparison. */
+  identity: string;
+  /** The statistic per replicate (estimate units). */
+  values: Map<string, number>;
+  kind: "greater" | "equivalent";
+  /** Equivalence margin, in the estimate's units, fixed before any run. */
+  margin?: number;
+  /** Estimate units → reported units (100: fractions → points). */
+  scale: number;
+  unit: string;
+  /** What was compared, in words (prefix of the detail). */
+  what: string;
+  /** Units whose models were still improving when training ended (`config seedK`). */
+  improving: string[];
+}
+
+/** One of the paper's claims: its lines, judged together. */
+export interface ClaimFamily {
+  /** The paper's claim, in words (the family's name). */
+  claim: string;
+  lines: (ClaimLine | ClaimVerdict)[];
+}
+
+/** The verdict on one line of one of the paper's claims in this run. */
+export interface ClaimVerdict {
+  /** The line, e.g. `λ=0.05 (chosen on validation) beats λ=0 (L2)`. */
+  claim: string;
+  /** The family (paper claim) it belongs to; set by {@linkcode judgeAll}. */
+  family?: string;
   verdict: Verdict;
   /** The numbers behind the verdict. */
   detail: string;
   /** The effect, in `unit` (accuracy differences in percentage points). */
   effect?: number;
-  /** Its 95 % interval (t on seeds − 1 df, SE from the paired bootstrap). */
+  /** The interval the answer is read from, at `level`. */
   ci?: [number, number];
-  /** Unadjusted p-value of the test that decided, and Holm's within the experiment. */
+  /** The interval's level: 1 − α/m, or 1 − 2α/m for an equivalence line. */
+  level?: number;
+  /** Lines in the family that judged it. */
+  familySize?: number;
+  /** Bonferroni-adjusted p-value (min(1, m·p); TOST's for equivalence). */
   p?: number;
-  pHolm?: number;
-  /** Seeds the comparison used (those where every arm trained healthy). */
-  seeds?: number;
+  /** Replicates the line used (those where every arm was scored). */
+  replicates?: number;
+  /** Sample std across replicates of the statistic, in `unit`. */
+  sd?: number;
+  /** Smallest effect the line would detect with 80 % power at this run's replicates and spread (equivalence: the margin it could confirm). */
+  mde?: number;
+  /** Equivalence margin in `unit`. */
+  margin?: number;
   /** `points`, `points per doubling`, or the statistic's own unit. */
   unit?: string;
-}
-
-/**
- * A claim with its estimate, before the Holm step: `greater` claims the
- * effect is > 0; `equivalent` claims |effect| < margin (TOST).
- */
-export interface PendingClaim {
-  claim: string;
-  estimate: Estimate;
-  kind: "greater" | "equivalent";
-  /** Equivalence margin, in the estimate's units. */
-  margin?: number;
-  /** Estimate units → reported units (100: fractions → points). */
-  scale: number;
-  unit: string;
-  seeds: number;
-  /** What was compared, in words (prefix of the detail). */
-  what: string;
-}
-
-/** Level of every verdict (Holm-adjusted within an experiment). */
-export const ALPHA = 0.05;
-
-/**
- * Judges an experiment's claims together: each claim's p-value (two-sided
- * for `greater`; for `equivalent` the TOST p when the estimate lies inside
- * the margin, else the p of lying outside it) is Holm-adjusted over the
- * experiment's tested claims, and a claim is `held` or `contradicted` only
- * when its adjusted p < {@linkcode ALPHA}. Untested claims pass through.
- */
-export function judge(items: (PendingClaim | ClaimVerdict)[]): ClaimVerdict[] {
-  const pending = items.filter((x): x is PendingClaim => "estimate" in x);
-  const decided = pending.map((c) => {
-    if (c.kind === "greater") {
-      return {
-        p: pTwoSided(c.estimate),
-        side: c.estimate.estimate > 0 ? "held" : "contradicted",
-      } as const;
-    }
-    const { pInside, pOutside } = equivalenceTests(c.estimate, c.margin!);
-    return pInside <= pOutside
-      ? { p: pInside, side: "held" } as const
-      : { p: pOutside, side: "contradicted" } as const;
-  });
-  const adjusted = holm(decided.map((d) => d.p));
-  return items.map((x) => {
-    if (!("estimate" in x)) return x;
-    const k = pending.indexOf(x);
-    const { p, side } = decided[k];
-    const pHolm = adjusted[k];
-    const verdict: Verdict = pHolm < ALPHA ? side : "inconclusive";
-    const e = x.estimate;
-    const ci = interval(e).map((v) => v * x.scale) as [number, number];
-    const effect = e.estimate * x.scale;
-    const f = (v: number) => signed(v, 2);
-    const margin = x.kind === "equivalent"
-      ? `, margin ±${(x.margin! * x.scale).toFixed(1)} ${x.unit}`
-      : "";
-    return {
-      claim: x.claim,
-      verdict,
-      effect,
-      ci,
-      p,
-      pHolm,
-      seeds: x.seeds,
-      unit: x.unit,
-      detail: `${x.what}: ${f(effect)}${x.unit ? ` ${x.unit}` : ""} [${
-        f(ci[0])
-      }, ${f(ci[1])}]${margin}; p = ${pFmt(p)}, Holm ${
-        pFmt(pHolm)
-      }; ${x.seeds} seeds`,
-    };
-  });
+  /** The experiment whose family judged this comparison, when another's. */
+  judgedIn?: string;
+  /** Units still improving whose models the line used. */
+  improving?: string[];
 }
 
 /** A signed number with `digits` decimals and a true minus sign. */
@@ -138,7 +129,159 @@ function pFmt(p: number): string {
   return p < 0.001 ? "< 0.001" : p.toFixed(3);
 }
 
-/** The healthy per-seed rows of one configuration and scorer of an experiment. */
+/** A level as people read it: `95 %`, `98.3 %`. */
+export function levelText(level: number): string {
+  return `${Number((100 * level).toFixed(1))} %`;
+}
+
+/**
+ * Judges one family: each line at the family's Bonferroni level. `owned`
+ * lines count towards m; the others are filled in by {@linkcode judgeAll}.
+ */
+function judgeFamily(lines: ClaimLine[]): ClaimVerdict[] {
+  const m = lines.length;
+  return lines.map((x) => {
+    const values = [...x.values.values()];
+    const e: Estimate = replicateMean(values);
+    const j = judgeLine(e, {
+      m,
+      alpha: ALPHA,
+      kind: x.kind,
+      margin: x.margin,
+    });
+    const sd = e.se * Math.sqrt(values.length);
+    const mde = minimumDetectableEffect({
+      sd,
+      n: values.length,
+      m,
+      alpha: ALPHA,
+      power: POWER,
+      kind: x.kind,
+    });
+    const k = x.scale;
+    const ci = [j.interval[0] * k, j.interval[1] * k] as [number, number];
+    const effect = e.estimate * k;
+    const f = (v: number) => signed(v, 2);
+    const u = x.unit ? ` ${x.unit}` : "";
+    const margin = x.kind === "equivalent"
+      ? `, margin ±${signed(x.margin! * k, 1).slice(1)}${u}`
+      : "";
+    const detect = x.kind === "equivalent"
+      ? `could confirm a margin of ±${(mde * k).toFixed(2)}${u}`
+      : `detects ${(mde * k).toFixed(2)}${u} with ${100 * POWER} % power`;
+    const improving = x.improving.length
+      ? `; uses models still improving: ${x.improving.join(", ")}`
+      : "";
+    return {
+      claim: x.claim,
+      verdict: j.verdict,
+      effect,
+      ci,
+      level: j.level,
+      familySize: m,
+      p: j.pAdjusted,
+      replicates: values.length,
+      sd: sd * k,
+      mde: mde * k,
+      ...(x.kind === "equivalent" ? { margin: x.margin! * k } : {}),
+      unit: x.unit,
+      ...(x.improving.length ? { improving: x.improving } : {}),
+      detail: `${x.what}: ${f(effect)}${u} [${f(ci[0])}, ${f(ci[1])}] (${
+        levelText(j.level)
+      }, ${m} line${m === 1 ? "" : "s"} in the family)${margin}; p = ${
+        pFmt(j.pAdjusted)
+      } adjusted; ${values.length} replicates, sd ${
+        (sd * k).toFixed(2)
+      }${u}; ${detect}${improving}`,
+    };
+  });
+}
+
+/** What {@linkcode judgeAll} needs of an experiment. */
+export interface ClaimSource {
+  name: string;
+  claims: (results: Results) => ClaimFamily[];
+  /** Lower owns a comparison that several experiments make (default 10; ties: list order). */
+  claimPriority?: number;
+}
+
+// Per `results`, per list of experiments (names and priorities): a call
+// with other experiments judges other families.
+const judged = new WeakMap<
+  Results,
+  Map<string, Map<string, ClaimVerdict[]>>
+>();
+
+/**
+ * Judges every family of every experiment together: a comparison (line
+ * identity) is judged once, in the family of the experiment with the lowest
+ * `claimPriority` that makes it, and copied, with the same answer and
+ * `judgedIn`, into the other experiments' families. Each family's m counts
+ * the lines it judges itself. Returns each experiment's verdicts, family by
+ * family, line by line (memoised per `results`).
+ */
+export function judgeAll(
+  experiments: readonly ClaimSource[],
+  results: Results,
+): Map<string, ClaimVerdict[]> {
+  const key = experiments.map((e) => `${e.name}:${e.claimPriority ?? 10}`)
+    .join("|");
+  const memo = judged.get(results)?.get(key);
+  if (memo) return memo;
+  const declared = experiments.map((e, order) => ({
+    e,
+    order,
+    families: e.claims(results),
+  }));
+  const byPriority = [...declared].sort((a, b) =>
+    (a.e.claimPriority ?? 10) - (b.e.claimPriority ?? 10) || a.order - b.order
+  );
+  const owner = new Map<
+    string,
+    { experiment: string; verdict: ClaimVerdict }
+  >();
+  const own = new Map<ClaimLine, ClaimVerdict>();
+  for (const { e, families } of byPriority) {
+    for (const fam of families) {
+      const mine = fam.lines.filter((l): l is ClaimLine =>
+        "identity" in l && !owner.has(l.identity)
+      );
+      const verdicts = judgeFamily(mine);
+      mine.forEach((l, k) => {
+        const v = { ...verdicts[k], family: fam.claim };
+        own.set(l, v);
+        owner.set(l.identity, { experiment: e.name, verdict: v });
+      });
+    }
+  }
+  const out = new Map<string, ClaimVerdict[]>();
+  for (const { e, families } of declared) {
+    out.set(
+      e.name,
+      families.flatMap((fam) =>
+        fam.lines.map((l): ClaimVerdict => {
+          if (!("identity" in l)) return { ...l, family: fam.claim };
+          const mine = own.get(l);
+          if (mine) return mine;
+          const o = owner.get(l.identity)!;
+          return {
+            ...o.verdict,
+            claim: l.claim,
+            family: fam.claim,
+            judgedIn: o.experiment,
+            detail:
+              `${o.verdict.detail}; judged in ${o.experiment} (${o.verdict.family})`,
+          };
+        })
+      ),
+    );
+  }
+  if (!judged.has(results)) judged.set(results, new Map());
+  judged.get(results)!.set(key, out);
+  return out;
+}
+
+/** The scored per-replicate rows of one configuration and scorer of an experiment. */
 export function arm(
   results: Results,
   experiment: string,
@@ -147,32 +290,47 @@ export function arm(
 ): ResultRow[] {
   if (config === undefined) return [];
   return (results.get(experiment)?.seedRows ?? []).filter((r) =>
-    r.config === config && r.scorer === scorer &&
-    (r.fields.status || "ok") === "ok"
+    r.config === config && r.scorer === scorer && isScored(r.fields.status)
   );
 }
 
-/** A row's per-fold accuracies (`fold_accuracy`), or undefined when absent. */
-export function foldAccuracies(row: ResultRow): number[] | undefined {
-  const text = row.fields.fold_accuracy;
-  if (!text) return undefined;
-  const v = text.split(";").map(Number);
-  return v.every(Number.isFinite) ? v : undefined;
+/** What a row's model is, for a line's identity: its `model` key, else where it came from. */
+function modelOf(r: ResultRow): string {
+  return r.fields.model ||
+    `${r.fields.experiment}:${r.config}:seed${r.fields.seed}`;
+}
+
+/** The identity of a line on `arms` (per-replicate rows) and a statistic. */
+function identityOf(stat: string, arms: ResultRow[][]): string {
+  return `${stat}|${arms[0]?.[0]?.scorer ?? ""}|${
+    arms.map((rows) => rows.map(modelOf).sort().join(",")).join(" ; ")
+  }`;
+}
+
+/** `config seedK` of the rows whose models were still improving. */
+function improvingOf(arms: ResultRow[][]): string[] {
+  return [
+    ...new Set(
+      arms.flat().filter((r) => r.fields.status === "still improving")
+        .map((r) => `${r.config} seed${r.fields.seed}`),
+    ),
+  ];
 }
 
 /**
- * Fold accuracies `[arm][seed][fold]` over the seeds every arm has (healthy
- * and with folds), or why there are too few (fewer than 2 such seeds).
+ * Per-replicate values of a statistic of the arms (one row per replicate
+ * each), over the replicates every arm has; or why there are too few (an
+ * interval needs two).
  */
-export function foldTable(
+export function replicateTable(
   arms: ResultRow[][],
-): { data: number[][][]; seeds: string[] } | { why: string } {
+  metric: (r: ResultRow) => number,
+): { values: number[][]; seeds: string[] } | { why: string } {
   const bySeed = arms.map((rows) =>
     new Map(
-      rows.flatMap((r) => {
-        const f = foldAccuracies(r);
-        return f ? [[r.fields.seed, f] as const] : [];
-      }),
+      rows.filter((r) => Number.isFinite(metric(r))).map((r) =>
+        [r.fields.seed, metric(r)] as const
+      ),
     )
   );
   const seeds = [...(bySeed[0]?.keys() ?? [])].filter((s) =>
@@ -181,117 +339,118 @@ export function foldTable(
   if (seeds.length < 2) {
     return {
       why:
-        `${seeds.length} seed(s) where every arm trained healthy; an interval needs 2 or more`,
+        `${seeds.length} replicate(s) where every arm was scored; an interval needs 2 or more`,
     };
   }
-  return { data: bySeed.map((m) => seeds.map((s) => m.get(s)!)), seeds };
+  return { values: seeds.map((s) => bySeed.map((m) => m.get(s)!)), seeds };
 }
 
 /**
- * A claim on a statistic of the arms' per-seed mean accuracies (a
- * difference, a distance from chance, a slope), estimated over the seeds
- * every arm has and the folds within them ({@linkcode pairedBootstrap}).
- * `greater` (default) claims the statistic is > 0; `equivalent` that it lies
- * within ±margin. Accuracy units become points (× 100).
+ * A line on a statistic of the arms' per-replicate values of `metric`
+ * (default: fold-averaged accuracy): a difference, a distance from chance,
+ * a slope. `greater` (default) claims the statistic is > 0; `equivalent`
+ * that it lies within ±margin. Accuracy units become points (× 100).
  */
-export function accuracyClaim(
+export function statisticLine(
   claim: string,
   arms: ResultRow[][],
-  stat: (means: number[]) => number,
+  stat: { name: string; of: (values: number[]) => number },
   what: string,
   options: {
     kind?: "greater" | "equivalent";
     margin?: number;
     unit?: string;
+    scale?: number;
+    metric?: (r: ResultRow) => number;
   } = {},
-): PendingClaim | ClaimVerdict {
-  const t = foldTable(arms);
+): ClaimLine | ClaimVerdict {
+  const t = replicateTable(arms, options.metric ?? acc);
   if ("why" in t) return notTested(claim, `${what}: ${t.why}`);
+  // The rows of the replicates the line uses: what it compares, and the
+  // models it relies on.
+  const seeds = new Set(t.seeds);
+  const used = arms.map((rows) => rows.filter((r) => seeds.has(r.fields.seed)));
   return {
     claim,
-    estimate: pairedBootstrap(t.data, stat),
+    identity: identityOf(
+      `${options.kind ?? "greater"}${options.margin ?? ""}:${stat.name}`,
+      used,
+    ),
+    values: new Map(t.seeds.map((s, i) => [s, stat.of(t.values[i])])),
     kind: options.kind ?? "greater",
     margin: options.margin,
-    scale: 100,
+    scale: options.scale ?? 100,
     unit: options.unit ?? "points",
-    seeds: t.seeds.length,
     what,
+    improving: improvingOf(used),
   };
 }
 
-const difference = (m: number[]) => m[0] - m[1];
+const difference = { name: "a−b", of: (m: number[]) => m[0] - m[1] };
 
-/** The claim "arm `a` is more accurate than arm `b`" (per-seed rows of one scorer). */
+/** The line "arm `a` is more accurate than arm `b`" (per-replicate rows of one scorer). */
 export function greaterAccuracy(
   claim: string,
   a: ResultRow[],
   b: ResultRow[],
   what: string,
-): PendingClaim | ClaimVerdict {
-  return accuracyClaim(claim, [a, b], difference, what);
+): ClaimLine | ClaimVerdict {
+  return statisticLine(claim, [a, b], difference, what);
 }
 
-/** The claim "arm `a` is more accurate than chance (50 %)". */
+/** The line "arm `a` is more accurate than chance (50 %)". */
 export function aboveChance(
   claim: string,
   a: ResultRow[],
   what: string,
-): PendingClaim | ClaimVerdict {
-  return accuracyClaim(claim, [a], (m) => m[0] - 0.5, what);
+): ClaimLine | ClaimVerdict {
+  return statisticLine(
+    claim,
+    [a],
+    { name: "a−50%", of: (m) => m[0] - 0.5 },
+    what,
+  );
 }
 
-/** The claim "`a` and `b` are equally accurate within ±margin" (TOST). */
+/** The line "`a` and `b` are equally accurate within ±margin" (TOST). */
 export function equalAccuracy(
   claim: string,
   a: ResultRow[],
   b: ResultRow[],
   margin: number,
   what: string,
-): PendingClaim | ClaimVerdict {
-  return accuracyClaim(claim, [a, b], difference, what, {
+): ClaimLine | ClaimVerdict {
+  return statisticLine(claim, [a, b], difference, what, {
     kind: "equivalent",
     margin,
   });
 }
 
 /**
- * A claim on a per-model statistic (a variance ratio, a rank-1 rate): the
- * mean over seeds of `sign · (value(a) − value(b))`, t on the seeds.
+ * A line on a per-model statistic (a variance ratio, a rank-1 rate) of two
+ * arms' per-replicate rows: the mean over replicates of
+ * `sign · (metric(a) − metric(b))`, t on the replicates.
  */
-export function greaterPerSeed(
+export function greaterPerModel(
   claim: string,
-  a: Map<string, number>,
-  b: Map<string, number>,
+  a: ResultRow[],
+  b: ResultRow[],
+  metric: { name: string; of: (r: ResultRow) => number },
   what: string,
   options: { sign?: 1 | -1; scale?: number; unit?: string } = {},
-): PendingClaim | ClaimVerdict {
-  const seeds = [...a.keys()].filter((s) =>
-    b.has(s) && isFinite(a.get(s)!) && isFinite(b.get(s)!)
-  );
-  if (seeds.length < 2) {
-    return notTested(
-      claim,
-      `${what}: ${seeds.length} seed(s) with both values; an interval needs 2 or more`,
-    );
-  }
+): ClaimLine | ClaimVerdict {
   const sign = options.sign ?? 1;
-  return {
+  return statisticLine(
     claim,
-    estimate: seedMean(seeds.map((s) => sign * (a.get(s)! - b.get(s)!))),
-    kind: "greater",
-    scale: options.scale ?? 1,
-    unit: options.unit ?? "",
-    seeds: seeds.length,
+    [a, b],
+    { name: `${metric.name}:${sign}`, of: (m) => sign * (m[0] - m[1]) },
     what,
-  };
-}
-
-/** A column's value per seed over healthy rows. */
-export function perSeed(
-  rows: ResultRow[],
-  metric: (r: ResultRow) => number,
-): Map<string, number> {
-  return new Map(rows.map((r) => [r.fields.seed, metric(r)]));
+    {
+      metric: metric.of,
+      scale: options.scale ?? 1,
+      unit: options.unit ?? "",
+    },
+  );
 }
 
 const SCORER_NAMES: Record<string, string> = {
@@ -366,9 +525,12 @@ export function points(d: number): string {
   return signed(100 * d);
 }
 
-/** Accuracy (mean over folds; in mean rows, over seeds) and its std, as fractions. */
+/** Accuracy (mean over folds; in mean rows, over replicates) and its std over folds, as fractions. */
 export const acc = (r: ResultRow) => value(r, "accuracy_mean");
 export const accStd = (r: ResultRow) => value(r, "accuracy_std");
+/** In mean rows: the sample std across replicates of the accuracy (fraction). */
+export const accSdReplicates = (r: ResultRow) =>
+  value(r, "accuracy_sd_replicates");
 
 /** Rows with an accuracy, grouped by scorer in scorer order. */
 export function byScorer(

@@ -17,7 +17,8 @@ import {
 } from "../../lib/report/plot.ts";
 import type { AnyExperiment, Figure } from "../harness/experiment.ts";
 import { rocPath, unitStem } from "../harness/result_files.ts";
-import { acc, accStd, prettyConfig, scorerName } from "./claims.ts";
+import { WINDOWS } from "../../lib/train/convergence.ts";
+import { acc, accSdReplicates, prettyConfig, scorerName } from "./claims.ts";
 import {
   compareConfigs,
   type ExperimentResults,
@@ -72,7 +73,7 @@ export async function configFiles(
     .sort(compareConfigs);
 }
 
-/** Accuracy series (in %, ± the rows' accuracy_std: across seeds in mean rows) of rows grouped by `key`, along `x`. */
+/** Accuracy series (in %, ± the sample std across replicates of the mean rows) of rows grouped by `key`, along `x`. */
 export function accuracySeries(
   rows: ResultRow[],
   key: (r: ResultRow) => string,
@@ -89,7 +90,7 @@ export function accuracySeries(
       name,
       x: g.map(x),
       y: g.map((r) => 100 * acc(r)),
-      yErr: g.map((r) => 100 * accStd(r)),
+      yErr: g.map((r) => 100 * (accSdReplicates(r) || 0)),
     };
   });
 }
@@ -164,8 +165,14 @@ async function curvesFigure(
           { missing: true },
         );
         const m = c.match(/^(.*)_seed(\d+)$/);
+        // The plateau rule's windows, as fractions of where the model ended.
+        const end = t.step.at(-1) ?? 0;
         curves.push({
-          name: m ? `${prettyConfig(m[1])} seed ${m[2]}` : prettyConfig(c),
+          name: m ? `replicate ${m[2]}` : "—",
+          group: prettyConfig(m ? m[1] : c),
+          windows: [WINDOWS.early, WINDOWS.last].map((
+            [a, b],
+          ) => [a * end, b * end]),
           step: t.step,
           values: Object.fromEntries(
             CURVE_PANELS.map((
@@ -175,7 +182,10 @@ async function curvesFigure(
         });
       }
       return curvePlot(curves, {
-        title: `${experiment.paper.source}: learning curves (${ex.experiment})`,
+        title:
+          `${experiment.paper.source}: learning curves (${ex.experiment}), ` +
+          "each model to its last step; shaded: the plateau rule's windows " +
+          "(65–75 % and 90–100 % of its steps)",
       });
     },
   };

@@ -396,7 +396,12 @@ export async function loadExperiment(
     if (c && !commands.includes(c)) commands.push(c);
   }
   if (shards.length > 0 && options.writeMerged) {
-    for (const c of ["seeds_ok"]) if (!columns.includes(c)) columns.push(c);
+    // The columns the mean rows add (the spread across replicates, ...).
+    for (const r of rows) {
+      for (const c of Object.keys(r.fields)) {
+        if (!columns.includes(c)) columns.push(c);
+      }
+    }
     const text = stringify(
       [...seedRows, ...rows].map((r) => columns.map((c) => r.fields[c] ?? "")),
       { header: true, columns },

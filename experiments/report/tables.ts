@@ -25,6 +25,8 @@ import {
   argmax,
   byScorer,
   type ClaimVerdict,
+  judgeAll,
+  levelText,
   pct,
   prettyConfig,
   scorerName,
@@ -53,12 +55,34 @@ function meanStd(row: ResultRow, mean: string, std: string): string {
   return isNaN(s) ? pct(m) : `${pct(m)} ± ${pct(s)}`;
 }
 
+/** `<x>_mean ± <x>_sd_replicates`: the mean over replicates and the spread across them. */
+function overReplicates(row: ResultRow, stem: string): string {
+  return meanStd(row, `${stem}_mean`, `${stem}_sd_replicates`);
+}
+
+/** FARs whose TAR the tables show: those the test pairs support. */
+const FARS = ["1e-3", "1e-2", "1e-1"] as const;
+
+/**
+ * Whether the pair count supports TAR at `far`: the threshold is set on the
+ * nine training folds, whose different-identity pairs (about 0.45 of the
+ * pairs) must allow at least one false accept at that rate.
+ */
+export function farSupported(nPairs: number, far: number): boolean {
+  return 0.45 * nPairs * far >= 1;
+}
+
 /** Columns of the results table: header, cell, and the CSV columns it needs. */
 const TABLE_COLUMNS: [string, string[], (r: ResultRow) => string][] = [
   [
-    "accuracy (%)",
+    "accuracy (%), mean ± sd over replicates",
     ["accuracy_mean"],
-    (r) => meanStd(r, "accuracy_mean", "accuracy_std"),
+    (r) => overReplicates(r, "accuracy"),
+  ],
+  [
+    "± over folds (%)",
+    ["accuracy_std"],
+    (r) => pct(value(r, "accuracy_std")),
   ],
   [
     "AUC",
@@ -66,24 +90,26 @@ const TABLE_COLUMNS: [string, string[], (r: ResultRow) => string][] = [
     (r) => isNaN(value(r, "auc")) ? "—" : value(r, "auc").toFixed(4),
   ],
   ["EER (%)", ["eer"], (r) => pct(value(r, "eer"))],
+  ...FARS.map((far): [string, string[], (r: ResultRow) => string] => [
+    `TAR@FAR=${far} (%)`,
+    [`tar_at_far_${far}`],
+    (r) =>
+      farSupported(value(r, "n_pairs"), Number(far))
+        ? pct(value(r, `tar_at_far_${far}`))
+        : "—",
+  ]),
   [
-    "TAR@FAR=1e-3 (%)",
-    ["tar_at_far_1e-3"],
-    (r) => pct(value(r, "tar_at_far_1e-3")),
+    "rank-1 (%), ± sd over replicates",
+    ["rank1_mean"],
+    (r) => overReplicates(r, "rank1"),
   ],
   [
-    "TAR@FAR=1e-2 (%)",
-    ["tar_at_far_1e-2"],
-    (r) => pct(value(r, "tar_at_far_1e-2")),
-  ],
-  ["rank-1 (%)", ["rank1_mean"], (r) => meanStd(r, "rank1_mean", "rank1_std")],
-  [
-    "DIR@FAR=1e-2 (%)",
+    "DIR@FAR=1e-2 (%), ± sd over replicates",
     ["dir_at_far_1e-2_mean"],
-    (r) => meanStd(r, "dir_at_far_1e-2_mean", "dir_at_far_1e-2_std"),
+    (r) => overReplicates(r, "dir_at_far_1e-2"),
   ],
   [
-    "seeds",
+    "replicates",
     ["seeds_ok"],
     (r) => r.fields.seeds_ok || "—",
   ],
@@ -111,37 +137,65 @@ function resultsTable(rows: ResultRow[]): string {
   for (const g of byScorer(rows).values()) {
     if (g.length > 1) best.add(argmax(g));
   }
-  // A model that collapsed or diverged in every seed says so instead of its
-  // numbers; one that did in some seeds ("partial") shows the healthy seeds'.
+  // A model that collapsed or diverged in every replicate says so instead
+  // of its numbers; one that did in some ("partial") shows the scored
+  // replicates'; one still improving is scored and marked.
   const failed = (r: ResultRow) =>
-    r.fields.status !== undefined && r.fields.status !== "" &&
-    r.fields.status !== "ok" && r.fields.status !== "partial";
-  const noted = (r: ResultRow) => failed(r) || r.fields.status === "partial";
+    !["", "ok", "partial", "still improving"].includes(r.fields.status ?? "");
+  // Still improving in some scored replicate (a "partial" row too).
+  const improving = (r: ResultRow) =>
+    r.fields.status === "still improving" ||
+    (r.fields.status_reason ?? "").includes("(still improving): ");
   const body = rows.map((r) => [
     prettyConfig(r.config),
     scorerName(r.scorer),
     ...used.map(([head, , f], k) => {
       if (failed(r)) return k === 0 ? `**${r.fields.status}**` : "—";
-      const text = f(r);
-      return head === "accuracy (%)" && best.has(r) ? `**${text}**` : text;
+      const text = f(r) +
+        (k === 0 && improving(r) ? " ⚠" : "");
+      return head.startsWith("accuracy") && best.has(r) ? `**${text}**` : text;
     }),
   ]);
   const table = markdownTable(
     ["config", "scorer", ...used.map(([h]) => h)],
     body,
   );
-  const reasons = [
+  // Each replicate's reason, from the mean rows' `seed K (status): reason`.
+  const notes = (pick: (status: string) => boolean) => [
     ...new Set(
-      rows.filter(noted).map((r) =>
-        `- ${prettyConfig(r.config)}: ${r.fields.status} — ${
-          r.fields.status_reason ?? ""
-        }`
+      rows.flatMap((r) =>
+        // A reason may itself hold "; " (several convergence rules): split
+        // only where the next replicate's part begins.
+        (r.fields.status_reason ?? "").split(/; (?=seed \S+ \([^)]+\): )/)
+          .filter(Boolean).flatMap(
+            (part) => {
+              const m = /^seed (\S+) \(([^)]+)\): (.*)$/s.exec(part);
+              return m && pick(m[2])
+                ? [
+                  `- ${prettyConfig(r.config)}, replicate ${m[1]}: ${m[2]} — ${
+                    m[3]
+                  }`,
+                ]
+                : [];
+            },
+          )
       ),
     ),
   ];
-  return reasons.length
-    ? `${table}\n\nNot results (never scored):\n\n${reasons.join("\n")}`
-    : table;
+  const notResults = notes((s) => s !== "still improving");
+  const notConverged = notes((s) => s === "still improving");
+  return [
+    table,
+    ...(notConverged.length
+      ? [
+        "Not converged (scored, marked ⚠; every claim that uses them says so):",
+        notConverged.join("\n"),
+      ]
+      : []),
+    ...(notResults.length
+      ? ["Not results (never scored):", notResults.join("\n")]
+      : []),
+  ].join("\n\n");
 }
 
 function distinctValues(rows: ResultRow[], column: string): string[] {
@@ -154,12 +208,33 @@ function verdictLine(v: ClaimVerdict): string {
   return `- ${v.claim}: **${v.verdict}** — ${v.detail}`;
 }
 
-/** A verdict's effect and interval for a table cell: `+1.23 [−0.40, +2.86] points`. */
+/**
+ * A verdict's effect and the interval its answer is read from, with that
+ * interval's level, for a table cell: `+1.23 [−0.40, +2.86] points (98.3 %)`.
+ */
 export function effectText(v: ClaimVerdict): string {
   if (v.effect === undefined || !v.ci) return "—";
   return `${signed(v.effect)} [${signed(v.ci[0])}, ${signed(v.ci[1])}] ${
     v.unit ?? ""
-  }`.trim();
+  }`.trim() + (v.level ? ` (${levelText(v.level)})` : "");
+}
+
+/** What a line could have seen: `2.10 points`, or for equivalence `±1.20 points`. */
+export function mdeText(v: ClaimVerdict): string {
+  if (v.mde === undefined || !Number.isFinite(v.mde)) return "—";
+  const u = v.unit ? ` ${v.unit}` : "";
+  return v.margin !== undefined
+    ? `±${v.mde.toFixed(2)}${u}`
+    : `${v.mde.toFixed(2)}${u}`;
+}
+
+/** Every experiment's verdicts, judged together (`judgeAll`). */
+function verdictsOf(
+  experiments: Map<string, AnyExperiment>,
+  results: Results,
+  name: string,
+): ClaimVerdict[] {
+  return judgeAll([...experiments.values()], results).get(name) ?? [];
 }
 
 /** Figure files and captions of an experiment, in the order its section shows them. */
@@ -168,7 +243,7 @@ export type FigureLinks = [file: string, caption: string][];
 function section(
   experiment: AnyExperiment | undefined,
   ex: ExperimentResults,
-  results: Results,
+  verdicts: ClaimVerdict[],
   figures: FigureLinks,
 ): string {
   const { rows } = ex;
@@ -200,7 +275,7 @@ function section(
   const run = [
     ["profile", distinctValues(rows, "profile")],
     ["backend", distinctValues(rows, "backend")],
-    ["seeds", distinctValues(ex.seedRows, "seed")],
+    ["replicates", distinctValues(ex.seedRows, "seed")],
     ["pairs", distinctValues(rows, "n_pairs")],
   ].filter(([, v]) => v.length).map(([k, v]) =>
     `${k} ${(v as string[]).join(", ")}`
@@ -223,7 +298,6 @@ function section(
   out.push(...(notes.before ?? []));
   out.push(rows.length ? resultsTable(rows) : "_No rows._");
   out.push(...(notes.after ?? []));
-  const verdicts = experiment?.claims(results) ?? [];
   if (verdicts.length) {
     out.push(
       ["**Claims in this run:**", "", ...verdicts.map(verdictLine)].join("\n"),
@@ -254,17 +328,27 @@ export function tablesMarkdown(
     "# Results",
     "Generated by `make tables` (`experiments/tables.ts`) from the CSVs in this " +
     "folder; do not edit by hand. Accuracy follows the LFW protocol: the " +
-    "threshold is chosen on 9 folds and applied to the 10th. Every " +
-    "configuration is trained with each seed of the profile; a table shows " +
-    "the mean over seeds ± the std across seeds, in % (the per-seed rows, " +
-    "with each fold's accuracy, are in the CSVs). The best accuracy of each " +
-    "scorer is in bold. A claim line gives the effect with its 95 % " +
-    "interval, paired on the same test pairs seed by seed (SE from a " +
-    "bootstrap over seeds and folds, t on seeds − 1 df), its p-value and " +
-    "Holm's within the experiment, and one of three answers: **held** (the " +
-    "adjusted test lands on the claim's side), **contradicted** (on the " +
-    "other side), **inconclusive**; a claim whose models collapsed is " +
-    "**not tested**. Choices (the joint λ) use validation pairs only.",
+    "threshold is chosen on 9 folds and applied to the 10th. A replicate is " +
+    "one draw of data (its own training, held-out, validation and test " +
+    "identities and pairs) and of initialisation; every configuration is " +
+    "trained once per replicate. A table shows the mean over replicates ± " +
+    "the sample std across replicates, and, in a column of its own, the " +
+    "spread over the 10 folds (mean over replicates of each replicate's " +
+    "fold std), in % (the per-replicate rows, with each fold's accuracy, " +
+    "are in the CSVs). The best accuracy of each scorer is in bold. Each " +
+    "paper claim is one family of lines (its scorers and comparisons); a " +
+    "line is a paired t over replicates of a per-replicate statistic, its " +
+    "interval drawn at 1 − 0.05/m for the family's m lines (Bonferroni; " +
+    "1 − 0.1/m, the TOST interval, for an equivalence line with its margin " +
+    "fixed in advance), and its answer is read off that interval: **held** " +
+    "(it lies on the claim's side of 0, or inside the margin), " +
+    "**contradicted** (on the other side, or outside the margin), " +
+    "**inconclusive** (neither); a line whose models collapsed is **not " +
+    "tested**. Each line also gives the smallest effect it would detect " +
+    "with 80 % power at this run's replicates and spread, so an " +
+    'inconclusive line reads as "an effect below that cannot be ' +
+    'excluded". A comparison several experiments make is judged once and ' +
+    "shown in each. Choices (the joint λ) use validation pairs only.",
     "The paper's only confirmed LFW numbers (lib/PAPER.md [C]): DeepID2 99.15 % " +
     "(final system, Table 2, real data), DeepFace 97.35 %, DeepID 97.45 %. " +
     "Everything else in the paper is compared as a trend.",
@@ -277,7 +361,7 @@ export function tablesMarkdown(
       parts.push(section(
         experiments.get(ex.experiment),
         ex,
-        results,
+        verdictsOf(experiments, results, ex.experiment),
         options.figures?.get(ex.experiment) ?? [],
       ));
     }
@@ -290,14 +374,14 @@ function bestText(ex: ExperimentResults): string {
   if (withAcc.length) {
     const b = argmax(withAcc);
     return `${prettyConfig(b.config)}, ${scorerName(b.scorer)}: ` +
-      `${meanStd(b, "accuracy_mean", "accuracy_std")} %`;
+      `${overReplicates(b, "accuracy")} %`;
   }
   const rank1 = (r: ResultRow) => value(r, "rank1_mean");
   const withRank = ex.rows.filter((r) => !isNaN(rank1(r)));
   if (withRank.length) {
     const b = argmax(withRank, rank1);
     return `${prettyConfig(b.config)}, ${scorerName(b.scorer)}: rank-1 ` +
-      `${meanStd(b, "rank1_mean", "rank1_std")} %`;
+      `${overReplicates(b, "rank1")} %`;
   }
   return "—";
 }
@@ -315,35 +399,49 @@ const r6 = (v: number | undefined) =>
 /** Columns of `results/claims.csv`. */
 export const CLAIM_COLUMNS = [
   "experiment",
+  "family",
   "claim",
   "verdict",
   "effect",
   "ci_low",
   "ci_high",
+  "ci_level",
   "unit",
-  "p",
-  "p_holm",
-  "seeds",
+  "margin",
+  "p_adjusted",
+  "family_lines",
+  "replicates",
+  "sd",
+  "mde",
+  "judged_in",
+  "not_converged",
   "detail",
 ] as const;
 
-/** Every claim of every experiment, one row each: what `results/claims.csv` holds. */
+/** Every claim line of every experiment, one row each: what `results/claims.csv` holds. */
 export function claimRows(
   experiments: Map<string, AnyExperiment>,
   results: Results,
 ): Record<string, string | number>[] {
   return [...results.keys()].flatMap((name) =>
-    (experiments.get(name)?.claims(results) ?? []).map((v) => ({
+    verdictsOf(experiments, results, name).map((v) => ({
       experiment: name,
+      family: v.family ?? "",
       claim: v.claim,
       verdict: v.verdict,
       effect: r6(v.effect),
       ci_low: r6(v.ci?.[0]),
       ci_high: r6(v.ci?.[1]),
+      ci_level: r6(v.level),
       unit: v.unit ?? "",
-      p: r6(v.p),
-      p_holm: r6(v.pHolm),
-      seeds: v.seeds ?? "",
+      margin: r6(v.margin),
+      p_adjusted: r6(v.p),
+      family_lines: v.familySize ?? "",
+      replicates: v.replicates ?? "",
+      sd: r6(v.sd),
+      mde: r6(v.mde),
+      judged_in: v.judgedIn ?? "",
+      not_converged: (v.improving ?? []).join("; "),
       detail: v.detail,
     }))
   );
@@ -357,13 +455,13 @@ function summaryTable(
     experiments.get(ex.experiment)?.paper.source ?? "—",
     `\`${ex.experiment}\``,
     bestText(ex),
-    heldText(experiments.get(ex.experiment)?.claims(results) ?? []),
+    heldText(verdictsOf(experiments, results, ex.experiment)),
   ]);
   return markdownTable([
     "paper",
     "experiment",
-    "best accuracy (this run)",
-    "claims (this run)",
+    "best accuracy, mean ± sd over replicates",
+    "claim lines (this run)",
   ], body);
 }
 
@@ -393,23 +491,39 @@ export function readmeResults(
     "",
     summaryTable(experiments, results),
   ];
+  // Each comparison once: in the experiment whose family judged it.
   const claims = [...results.keys()].flatMap((name) =>
-    (experiments.get(name)?.claims(results) ?? []).map((v) => [
+    verdictsOf(experiments, results, name).filter((v) => !v.judgedIn).map((
+      v,
+    ) => [
       `\`${name}\``,
       v.claim,
       `**${v.verdict}**`,
       v.verdict === "not tested" ? v.detail : effectText(v),
-      v.seeds === undefined ? "—" : String(v.seeds),
+      v.verdict === "not tested" ? "—" : mdeText(v),
+      v.replicates === undefined ? "—" : String(v.replicates),
     ])
   );
   if (claims.length) {
     lines.push(
       "",
-      "Every claim, with its effect and 95 % interval (paired over seeds " +
-        "and folds; Holm within each experiment decides the answer):",
+      "Every claim line, once (a comparison two experiments make is judged " +
+        "in one family and shown in both in TABLES.md): the effect and the " +
+        "interval its answer is read from, at its level (95 % over the m " +
+        "lines of its family, Bonferroni: 1 − 0.05/m; TOST's 1 − 0.1/m for " +
+        "an equivalence), and the smallest effect the line would detect " +
+        "with 80 % power at this run's replicates and spread (for an " +
+        "equivalence, the margin it could confirm):",
       "",
       markdownTable(
-        ["experiment", "claim", "answer", "effect [95 % interval]", "seeds"],
+        [
+          "experiment",
+          "claim",
+          "answer",
+          "effect [interval] (level)",
+          "detectable",
+          "replicates",
+        ],
         claims,
       ),
     );

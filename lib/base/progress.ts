@@ -27,7 +27,7 @@ function formatSeconds(s: number): string {
 /** Reports `done / total` with rate and ETA. */
 export class Progress {
   readonly #label: string;
-  readonly #total: number;
+  #total: number;
   readonly #unit: string;
   readonly #plainEveryMs: number;
   readonly #write: (text: string) => void;
@@ -49,6 +49,11 @@ export class Progress {
     this.#write = options.write ??
       ((t) => Deno.stderr.writeSync(enc.encode(t)));
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
+  }
+
+  /** The work grew (or shrank): `done` now ends at `total`. */
+  setTotal(total: number): void {
+    this.#total = total;
   }
 
   /** The line for `done` items, e.g. `train 40/100 steps 12.0/s ETA 5s | loss 1.2`. */

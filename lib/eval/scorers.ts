@@ -140,9 +140,12 @@ export const cosineScorer: Scorer = {
  * const scores = scorePairs(features, 160, pairs, jointBayesianScorer(model));
  * ```
  */
-export function jointBayesianScorer(model: JointBayesianModel): Scorer {
+export function jointBayesianScorer(
+  model: JointBayesianModel,
+): Scorer & { model: JointBayesianModel } {
   return {
     name: "joint_bayesian",
+    model,
     prepare: (features, dim, indices) => model.prepare(features, dim, indices),
   };
 }

@@ -64,6 +64,9 @@ export interface FoldResult {
   "threshold_at_far_1e-2": number;
   "tar_at_far_1e-2": number;
   "far_at_far_1e-2": number;
+  "threshold_at_far_1e-1": number;
+  "tar_at_far_1e-1": number;
+  "far_at_far_1e-1": number;
 }
 
 /** Everything the protocol reports. */
@@ -87,9 +90,12 @@ export interface VerificationResult {
   "tar_at_far_1e-3": number;
   /** TAR at FAR 1e-2, likewise. */
   "tar_at_far_1e-2": number;
+  /** TAR at FAR 1e-1, likewise. */
+  "tar_at_far_1e-1": number;
   /** FAR actually reached on the held-out folds by those thresholds, mean over folds. */
   "far_at_far_1e-3": number;
   "far_at_far_1e-2": number;
+  "far_at_far_1e-1": number;
   /** TAR at FAR <= 1e-3 read off the pooled ROC (threshold chosen on all pairs). */
   "pooled_tar_at_far_1e-3": number;
   /** TAR at FAR <= 1e-2 read off the pooled ROC. */
@@ -100,6 +106,8 @@ export interface VerificationResult {
   roc: RocPoint[];
   /** ROC averaged over folds on a common FPR grid. */
   roc_fold_averaged: AveragedRocPoint[];
+  /** Each fold's own ROC (of its held-out pairs), folds ascending. */
+  roc_folds: RocPoint[][];
 }
 
 /**
@@ -205,7 +213,8 @@ function meanOf(v: readonly number[]): number {
  * @param rows scored pairs with their fold; at least 2 folds, each with both
  *   labels (otherwise a RangeError)
  * @returns accuracy (mean, population std, standard error), per-fold table,
- *   pooled and fold-averaged ROC, AUC, EER and TAR at FAR 1e-3 / 1e-2
+ *   pooled, per-fold and fold-averaged ROC, AUC, EER and TAR at FAR 1e-3 /
+ *   1e-2 / 1e-1
  * @example
  * ```ts
  * const rows = [0, 1].flatMap((fold) => [
@@ -256,7 +265,7 @@ export function evaluateVerification(
       const t = thresholdAtFar(trainLabels, trainScores, far);
       return { t, ...acceptRates(testLabels, testScores, t) };
     };
-    const [v3, v2] = [val(1e-3), val(1e-2)];
+    const [v3, v2, v1] = [val(1e-3), val(1e-2), val(1e-1)];
     folds.push({
       fold: foldIds[k],
       n_pairs: test.length,
@@ -269,6 +278,9 @@ export function evaluateVerification(
       "threshold_at_far_1e-2": v2.t,
       "tar_at_far_1e-2": v2.tar,
       "far_at_far_1e-2": v2.far,
+      "threshold_at_far_1e-1": v1.t,
+      "tar_at_far_1e-1": v1.tar,
+      "far_at_far_1e-1": v1.far,
     });
   }
 
@@ -286,13 +298,16 @@ export function evaluateVerification(
     eer: eer(roc),
     "tar_at_far_1e-3": meanOf(folds.map((f) => f["tar_at_far_1e-3"])),
     "tar_at_far_1e-2": meanOf(folds.map((f) => f["tar_at_far_1e-2"])),
+    "tar_at_far_1e-1": meanOf(folds.map((f) => f["tar_at_far_1e-1"])),
     "far_at_far_1e-3": meanOf(folds.map((f) => f["far_at_far_1e-3"])),
     "far_at_far_1e-2": meanOf(folds.map((f) => f["far_at_far_1e-2"])),
+    "far_at_far_1e-1": meanOf(folds.map((f) => f["far_at_far_1e-1"])),
     "pooled_tar_at_far_1e-3": tarAtFar(roc, 1e-3),
     "pooled_tar_at_far_1e-2": tarAtFar(roc, 1e-2),
     folds,
     roc,
     roc_fold_averaged: foldAveragedRoc(foldCurves),
+    roc_folds: foldCurves,
   };
 }
 

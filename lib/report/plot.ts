@@ -588,21 +588,28 @@ export async function barPlot(
 
 /** One model's learning curve: values of several quantities against the training step. */
 export interface Curve {
-  /** The model, e.g. `λ=0.05`. */
+  /** The model within its group, e.g. `seed 2`: one line each. */
   name: string;
+  /** The row of small multiples it is drawn in, e.g. `λ=0.05` (default: one row). */
+  group?: string;
   step: number[];
   /** Quantity name (one panel each, e.g. `validation accuracy (%)`) → values per step; NaN = not measured. */
   values: Record<string, number[]>;
+  /** Step ranges (from, to] shaded behind the lines, e.g. a rule's windows. */
+  windows?: [number, number][];
 }
 
 /**
- * Learning curves: one panel per quantity (side by side, each with its own
- * y scale), one line per model, against the training step.
+ * Learning curves as small multiples: one row per group (a configuration),
+ * one panel per quantity (each with its own y scale), one line per model
+ * (its replicates), against the training step, each to its last step, with
+ * each model's `windows` shaded.
  *
  * @example
  * ```ts
- * const svg = await curvePlot([{ name: "λ=0", step: [50, 100],
- *   values: { "loss": [3, 2], "validation accuracy (%)": [70, 75] } }], { title: "curves" });
+ * const svg = await curvePlot([{ name: "seed 1", group: "λ=0", step: [50, 100],
+ *   values: { "loss": [3, 2], "validation accuracy (%)": [70, 75] },
+ *   windows: [[65, 75], [90, 100]] }], { title: "curves" });
  * ```
  */
 export async function curvePlot(
@@ -611,6 +618,7 @@ export async function curvePlot(
 ): Promise<string> {
   const values: Record<string, unknown>[] = [];
   const panels: string[] = [];
+  const groups = distinct(curves.map((c) => c.group ?? ""));
   for (const c of curves) {
     for (const [panel, ys] of Object.entries(c.values)) {
       if (ys.length !== c.step.length) {
@@ -619,9 +627,31 @@ export async function curvePlot(
       if (!panels.includes(panel)) panels.push(panel);
       ys.forEach((y, i) => {
         if (Number.isFinite(y)) {
-          values.push({ model: c.name, panel, step: c.step[i], y });
+          values.push({
+            kind: "line",
+            group: c.group ?? "",
+            model: c.name,
+            panel,
+            step: c.step[i],
+            y,
+          });
         }
       });
+    }
+  }
+  // The windows go into every panel of their group.
+  for (const c of curves) {
+    for (const [from, to] of c.windows ?? []) {
+      for (const panel of panels) {
+        values.push({
+          kind: "window",
+          group: c.group ?? "",
+          model: c.name,
+          panel,
+          from,
+          to,
+        });
+      }
     }
   }
   const names = distinct(curves.map((c) => c.name));
@@ -629,30 +659,50 @@ export async function curvePlot(
     title: options.title,
     data: { values },
     facet: {
+      row: {
+        field: "group",
+        type: "nominal",
+        sort: groups,
+        title: null,
+        header: { labelAngle: 0, labelAlign: "left" },
+      },
       column: { field: "panel", type: "nominal", sort: panels, title: null },
     },
     spec: {
-      width: WIDTH,
-      height: HEIGHT,
-      mark: { type: "line", point: { size: 12 } },
-      encoding: {
-        x: { field: "step", type: "quantitative", title: "training step" },
-        y: {
-          field: "y",
-          type: "quantitative",
-          scale: { zero: false },
-          title: null,
+      width: 200,
+      height: 120,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'window'" }],
+          mark: { type: "rect", opacity: 0.08, color: "#444" },
+          encoding: {
+            x: { field: "from", type: "quantitative" },
+            x2: { field: "to" },
+          },
         },
-        color: {
-          field: "model",
-          type: "nominal",
-          sort: names,
-          scale: { scheme: scheme(names.length) },
-          title: null,
+        {
+          transform: [{ filter: "datum.kind === 'line'" }],
+          mark: { type: "line", point: { size: 8 }, strokeWidth: 1.2 },
+          encoding: {
+            x: { field: "step", type: "quantitative", title: "training step" },
+            y: {
+              field: "y",
+              type: "quantitative",
+              scale: { zero: false },
+              title: null,
+            },
+            color: {
+              field: "model",
+              type: "nominal",
+              sort: names,
+              scale: { scheme: scheme(names.length) },
+              title: null,
+            },
+          },
         },
-      },
+      ],
     },
-    resolve: { scale: { y: "independent" } },
+    resolve: { scale: { y: "independent", x: "independent" } },
   } as vl.TopLevelSpec);
 }
 

@@ -12,8 +12,19 @@ import type { LambdaScaling, Signal } from "./losses.ts";
 
 /** Training hyper-parameters; [U] = not given by the paper. */
 export interface TrainConfig {
-  /** SGD steps. [U] */
+  /**
+   * SGD steps: the schedule's length (the rate reaches its final value here)
+   * and the training's, unless `maxSteps` lets it go on. [U]
+   */
   steps: number;
+  /**
+   * Up to this many steps when the trainer's caller asks to go on
+   * (`TrainOptions.extend`: the harness does while a model is still
+   * improving on its validation pairs), in chunks of
+   * {@linkcode extensionChunk}, at the schedule's final rate; 0 = `steps`.
+   * [U]
+   */
+  maxSteps: number;
   /** Pairs per step; each pair is two images, so 32 pairs = batch 64. [U] */
   pairsPerBatch: number;
   /** Fraction of same-identity pairs in a batch. [U] */
@@ -55,6 +66,7 @@ export interface TrainConfig {
 /** Defaults used by the experiments unless a profile overrides them. */
 export const DEFAULT_TRAIN: TrainConfig = {
   steps: 1000,
+  maxSteps: 0,
   pairsPerBatch: 32,
   positiveFraction: 0.5,
   lambda: 0.05,
@@ -94,7 +106,8 @@ export function learningRateAt(step: number, config: TrainConfig): number {
 }
 
 function scheduledRate(step: number, config: TrainConfig): number {
-  const t = step / Math.max(1, config.steps);
+  // Past `steps` (an extension) the rate stays at its final value.
+  const t = Math.min(1, step / Math.max(1, config.steps));
   switch (config.lrSchedule) {
     case "constant":
       return config.learningRate;
@@ -110,7 +123,14 @@ function scheduledRate(step: number, config: TrainConfig): number {
  * with an error naming the key (the trainer calls it before step 1).
  */
 export function checkTrainConfig(config: TrainConfig): void {
-  const { lambdaScaling, warmupSteps } = config;
+  const { lambdaScaling, warmupSteps, maxSteps, steps } = config;
+  if (!Number.isInteger(maxSteps) || (maxSteps !== 0 && maxSteps < steps)) {
+    throw new Error(
+      `maxSteps must be 0 (no extension) or an integer >= steps (${steps}), got ${
+        String(maxSteps)
+      }`,
+    );
+  }
   if (lambdaScaling !== "bounded" && lambdaScaling !== "none") {
     throw new Error(
       `lambdaScaling must be "bounded" or "none", got ${String(lambdaScaling)}`,
@@ -121,6 +141,23 @@ export function checkTrainConfig(config: TrainConfig): void {
       `warmupSteps must be an integer >= 0, got ${String(warmupSteps)}`,
     );
   }
+}
+
+/** The last step a training may reach: `maxSteps`, or `steps` when it is 0. */
+export function lastStep(
+  config: Pick<TrainConfig, "steps" | "maxSteps">,
+): number {
+  return Math.max(config.steps, config.maxSteps || 0);
+}
+
+/**
+ * How many steps an extension adds: a quarter of `steps`, rounded up to a
+ * multiple of `every` (the validation period, so each extension ends on a
+ * check), so that a training past `steps` is looked at a few times only.
+ */
+export function extensionChunk(steps: number, every: number): number {
+  const e = Math.max(1, every);
+  return Math.max(e, Math.ceil(steps / 4 / e) * e);
 }
 
 /** One line of the training log, after step `step` (1-based). */

@@ -16,6 +16,8 @@
  */
 import {
   checkTrainConfig,
+  extensionChunk,
+  lastStep,
   learningRateAt,
   type TrainConfig,
   type TrainData,
@@ -31,6 +33,8 @@ import { usesMargin } from "./losses.ts";
 export {
   checkTrainConfig,
   DEFAULT_TRAIN,
+  extensionChunk,
+  lastStep,
   learningRateAt,
   type TrainConfig,
   type TrainData,
@@ -76,6 +80,13 @@ export interface TrainOptions {
   progressWrite?: (text: string) => void;
   /** Stop after this many steps in this call (to test interruption). */
   stopAfter?: number;
+  /**
+   * Asked when the run reaches `config.steps`, and again at the end of each
+   * extension while below `config.maxSteps` (after that step's `onEval`):
+   * true trains another {@linkcode extensionChunk} steps at the schedule's
+   * final rate. Without it, or with `maxSteps` 0, training ends at `steps`.
+   */
+  extend?: (step: number, net: DeepID2) => Promise<boolean> | boolean;
 }
 
 /** What {@linkcode train} returns. */
@@ -143,19 +154,31 @@ export async function train(
     ? await resume(ck, vars, sampler, config)
     : newRun(config);
   const save = () => snapshot(ck!, run, vars, sampler, config, net.config);
-  const last = Math.min(
-    config.steps,
-    run.step + (options.stopAfter ?? Infinity),
-  );
+  // The training ends at `steps`, or past it in chunks while `extend` asks
+  // (at most `maxSteps`); a resumed run past `steps` continues its chunk.
+  const max = lastStep(config);
+  const chunk = extensionChunk(config.steps, options.evalEvery ?? 1);
+  let target = config.steps;
+  while (target < Math.min(max, run.step)) target += chunk;
+  target = Math.min(max, target);
+  const stopAt = run.step + (options.stopAfter ?? Infinity);
+  const last = () => Math.min(target, stopAt);
   const P = config.pairsPerBatch;
   const resetsMargin = usesMargin(config.signal) && config.lambda !== 0;
   // After the resume: with resource variables, the weights move in here.
   const stepper = makeStep(net, data, vars, config);
-  const meter = new Meter(options, run.step, last, config);
+  const meter = new Meter(options, run.step, last(), config);
   // Loss sums since the previous onEval call.
   const since = { ident: 0, verif: 0, steps: 0 };
   try {
-    while (run.step < last) {
+    while (true) {
+      if (run.step >= last()) {
+        if (run.step >= stopAt || target >= max || !options.extend) break;
+        stepper.sync(); // the caller looks at the weights of this step
+        if (!await options.extend(run.step, net)) break;
+        target = Math.min(max, target + chunk);
+        meter.extend(target);
+      }
       const pairs = sampler.batch(P, config.positiveFraction);
       const lr = learningRateAt(run.step, config);
       const v = await stepper.step(pairs, lr, run.margin);
@@ -178,7 +201,7 @@ export async function train(
         margin: run.margin,
         lr,
       });
-      if (ck && due(run, config.checkpointEvery) && run.step < config.steps) {
+      if (ck && due(run, config.checkpointEvery) && run.step < max) {
         stepper.sync();
         await save();
       }
@@ -251,7 +274,7 @@ class Meter {
   readonly #progress: Progress | null;
   readonly #first: number;
   readonly #images: number;
-  readonly #total: number;
+  #total: number;
   readonly #t0 = performance.now();
   /** What the last evaluation returned, shown at the end of the line. */
   note = "";
@@ -272,6 +295,12 @@ class Meter {
       last - first,
       { unit: "steps", write: options.progressWrite },
     );
+  }
+
+  /** The training goes on to step `last` (an extension). */
+  extend(last: number): void {
+    this.#total = last;
+    this.#progress?.setTotal(last - this.#first);
   }
 
   /** Images per second since the meter started, at step `step`. */
