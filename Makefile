@@ -44,7 +44,7 @@ deno:
 # (lib/engine/native/); `make tensorflow LIBTENSORFLOW=2.9.1` builds it
 # against 2.9.1 (the package's own install where its download host is
 # reachable, else the 2.9.1 wheel) instead. The GPU backend runs 2.9.1
-# (README, "The native TensorFlow backend").
+# (docs/real_data_gpu.md, "The native TensorFlow backend").
 LIBTENSORFLOW ?= 2.18.0
 tensorflow: deno
 	LIBTENSORFLOW=$(LIBTENSORFLOW) DENO=$(DENO) bash lib/engine/native/build.sh cpu

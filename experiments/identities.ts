@@ -143,8 +143,8 @@ export const experiment: Experiment<Config> = {
     claim: "more identities in the identification signal → better verification",
   },
   defaults: (profile) => ({
-    // quick: 128, 256, 512 at λ=0.05 only (3 sizes × 3 seeds in the
-    // 45-minute budget; 64 and the λ=0 series were cut for the seeds).
+    // quick: 128, 256, 512 at λ=0.05 only (3 sizes × 3 replicates, each
+    // trained to its plateau); the full profile runs 32–512 at λ = 0.05 and 0.
     minIdentities: profile === "smoke" ? 4 : profile === "quick" ? 128 : 32,
     lambdas: profile === "quick" ? [0.05] : [0.05, 0],
   }),

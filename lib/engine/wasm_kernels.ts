@@ -7,7 +7,7 @@
  * twins of the same bits (`heap_loops.ts`) where the SIMD loops do not run;
  * `Concat` and `Transpose` have no twin and run the stock kernel then.
  * Together the SIMD loops took a training step at batch 64 from about 200
- * to about 165 ms on two threads (README, "Speed").
+ * to about 165 ms on two threads (docs/backends_speed.md, "Speed").
  *
  * tfjs-backend-wasm 4.22 implements `Slice` in JavaScript on top of
  * `readSync`, which copies the whole input tensor out of the wasm heap on
