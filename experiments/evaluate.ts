@@ -36,8 +36,8 @@ import {
   type FlagTable,
   type FlagValues,
   parseCommandLine,
+  parseToolCommandLine,
   usage,
-  UsageError,
 } from "../lib/base/cli.ts";
 import { stringify } from "csv-stringify/sync";
 import { readPairs } from "../datasets/lfw.ts";
@@ -528,23 +528,16 @@ function toConfig(values: FlagValues<typeof EVALUATE_FLAGS>): EvaluateConfig {
 
 /** Runs the command; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
-  let config: EvaluateConfig;
-  try {
-    const cl = parseCommandLine(args, EVALUATE_FLAGS, { command: COMMAND });
-    if (cl.help) {
-      console.log(EVALUATE_USAGE);
-      return 0;
-    }
-    config = toConfig(cl.values);
-  } catch (e) {
-    // A UsageError's message already ends with the usage.
-    console.error(
-      e instanceof UsageError
-        ? e.message
-        : `${(e as Error).message}\n${EVALUATE_USAGE}`,
-    );
-    return 2;
-  }
+  let config!: EvaluateConfig;
+  const parsed = parseToolCommandLine(
+    args,
+    EVALUATE_FLAGS,
+    { command: COMMAND, usage: EVALUATE_USAGE },
+    (v) => {
+      config = toConfig(v);
+    },
+  );
+  if (typeof parsed === "number") return parsed;
   try {
     const source = config.scores || config.pairs;
     const rows = config.scores

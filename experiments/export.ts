@@ -29,10 +29,8 @@
  */
 import {
   type FlagTable,
-  type FlagValues,
-  parseCommandLine,
+  parseToolCommandLine,
   usage,
-  UsageError,
 } from "../lib/base/cli.ts";
 import { Rng } from "../lib/base/rng.ts";
 import { initBackend } from "../lib/engine/backend.ts";
@@ -294,29 +292,19 @@ export async function peerFeatures(
   }
 }
 
-type Values = FlagValues<typeof EXPORT_FLAGS>;
-
 /** Runs `deno task export`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
-  let values: Values;
-  try {
-    const cl = parseCommandLine(args, EXPORT_FLAGS, { command: COMMAND });
-    if (cl.help) {
-      console.log(EXPORT_USAGE);
-      return 0;
-    }
-    values = cl.values;
-    if (!values.model) throw new Error("--model M is required");
-    if (!values.out) throw new Error("--out FILE.safetensors is required");
-    resultsFolder(values.profile);
-  } catch (e) {
-    console.error(
-      e instanceof UsageError
-        ? e.message
-        : `${(e as Error).message}\n${EXPORT_USAGE}`,
-    );
-    return 2;
-  }
+  const values = parseToolCommandLine(
+    args,
+    EXPORT_FLAGS,
+    { command: COMMAND, usage: EXPORT_USAGE },
+    (v) => {
+      if (!v.model) throw new Error("--model M is required");
+      if (!v.out) throw new Error("--out FILE.safetensors is required");
+      resultsFolder(v.profile);
+    },
+  );
+  if (typeof values === "number") return values;
   const written: string[] = [];
   try {
     const log = (s: string) => values.quiet || console.error(`export: ${s}`);

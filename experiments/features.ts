@@ -37,10 +37,8 @@
 import { stringify } from "csv-stringify/sync";
 import {
   type FlagTable,
-  type FlagValues,
-  parseCommandLine,
+  parseToolCommandLine,
   usage,
-  UsageError,
 } from "../lib/base/cli.ts";
 import { InputError, writeTextAtomic } from "../lib/base/io.ts";
 import { type BackendInfo, initBackend } from "../lib/engine/backend.ts";
@@ -498,38 +496,28 @@ export function featuresCsv(
   return lines.join("\n") + "\n";
 }
 
-type Values = FlagValues<typeof FEATURES_FLAGS>;
-
 /** Runs `deno task features`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
-  let values: Values;
-  let mode: "images" | "lfw" | "folders";
-  try {
-    const cl = parseCommandLine(args, FEATURES_FLAGS, { command: COMMAND });
-    if (cl.help) {
-      console.log(FEATURES_USAGE);
-      return 0;
-    }
-    values = cl.values;
-    const modes = (["images", "lfw", "folders"] as const).filter((m) =>
-      values[m]
-    );
-    if (modes.length !== 1) {
-      throw new Error("give one of --images DIR, --lfw DIR or --folders DIR");
-    }
-    mode = modes[0];
-    if (!values.model) throw new Error("--model M is required");
-    if (!values.out) throw new Error("--out FILE.csv is required");
-    if (!(values.batch >= 1)) throw new Error("--batch must be at least 1");
-    resultsFolder(values.profile);
-  } catch (e) {
-    console.error(
-      e instanceof UsageError
-        ? e.message
-        : `${(e as Error).message}\n${FEATURES_USAGE}`,
-    );
-    return 2;
-  }
+  let mode: "images" | "lfw" | "folders" = "images";
+  const values = parseToolCommandLine(
+    args,
+    FEATURES_FLAGS,
+    { command: COMMAND, usage: FEATURES_USAGE },
+    (v) => {
+      const modes = (["images", "lfw", "folders"] as const).filter((m) => v[m]);
+      if (modes.length !== 1) {
+        throw new Error(
+          "give one of --images DIR, --lfw DIR or --folders DIR",
+        );
+      }
+      mode = modes[0];
+      if (!v.model) throw new Error("--model M is required");
+      if (!v.out) throw new Error("--out FILE.csv is required");
+      if (!(v.batch >= 1)) throw new Error("--batch must be at least 1");
+      resultsFolder(v.profile);
+    },
+  );
+  if (typeof values === "number") return values;
   try {
     const root = values[mode]!.replace(/\/+$/, "") || "/";
     await checkOutputPath(values.out!);

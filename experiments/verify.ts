@@ -20,9 +20,8 @@
  */
 import {
   type FlagTable,
-  parseCommandLine,
+  parseToolCommandLine,
   usage,
-  UsageError,
 } from "../lib/base/cli.ts";
 import { initBackend } from "../lib/engine/backend.ts";
 import { decidePair, type ScorerName } from "../lib/eval/scoring_file.ts";
@@ -101,34 +100,24 @@ export function splitPositional(
 /** Runs `deno task verify`; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const { flags, positional } = splitPositional(args, VERIFY_FLAGS);
-  let values;
-  try {
-    const cl = parseCommandLine(flags, VERIFY_FLAGS, { command: COMMAND });
-    if (cl.help) {
-      console.log(VERIFY_USAGE);
-      return 0;
-    }
-    values = cl.values;
-    if (!values.model) throw new Error("--model M is required");
-    if (positional.length !== 2) {
-      throw new Error(`expected two images, got ${positional.length}`);
-    }
-    if (!(STANDARD_SCORERS as readonly string[]).includes(values.scorer)) {
-      throw new Error(
-        `--scorer must be ${
-          STANDARD_SCORERS.join(", ")
-        }, not "${values.scorer}"`,
-      );
-    }
-    resultsFolder(values.profile);
-  } catch (e) {
-    console.error(
-      e instanceof UsageError
-        ? e.message
-        : `${(e as Error).message}\n${VERIFY_USAGE}`,
-    );
-    return 2;
-  }
+  const values = parseToolCommandLine(
+    flags,
+    VERIFY_FLAGS,
+    { command: COMMAND, usage: VERIFY_USAGE },
+    (v) => {
+      if (!v.model) throw new Error("--model M is required");
+      if (positional.length !== 2) {
+        throw new Error(`expected two images, got ${positional.length}`);
+      }
+      if (!(STANDARD_SCORERS as readonly string[]).includes(v.scorer)) {
+        throw new Error(
+          `--scorer must be ${STANDARD_SCORERS.join(", ")}, not "${v.scorer}"`,
+        );
+      }
+      resultsFolder(v.profile);
+    },
+  );
+  if (typeof values === "number") return values;
   try {
     const table = values.landmarks
       ? await readLandmarkFile(values.landmarks)

@@ -116,6 +116,28 @@ const QUICK_TRAIN = {
   deepid2BiasInit: 0.1,
 };
 
+/** The quick profile: the embedded synthetic faces, three replicates. */
+const QUICK: CommonConfig = {
+  ...BASE_TRAIN,
+  ...QUICK_TRAIN,
+  cropHeight: 55,
+  cropWidth: 47,
+  channels: 3,
+  trainIdentities: 0,
+  heldOutIdentities: 0,
+  jbPcaDim: 120,
+  evalBatch: 256,
+  bestLambda: 0.05,
+  evalEvery: 50,
+  // Collapsed: 90 % or more of the DeepID2 units dead on the validation
+  // faces (16 or fewer of 160 alive), or validation accuracy within three
+  // standard errors of chance (600 validation pairs: 0.5 + 3·0.0204).
+  collapsedAt: 0.9,
+  collapsedBelow: 0.56,
+  ...PLATEAU,
+  seeds: [1, 2, 3],
+};
+
 /** Defaults of the common config per profile. */
 export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
   smoke: {
@@ -141,45 +163,10 @@ export const PROFILE_DEFAULTS: Record<ProfileName, CommonConfig> = {
     plateauChecks: 0,
     seeds: [1, 2],
   },
-  quick: {
-    ...BASE_TRAIN,
-    ...QUICK_TRAIN,
-    cropHeight: 55,
-    cropWidth: 47,
-    channels: 3,
-    trainIdentities: 0,
-    heldOutIdentities: 0,
-    jbPcaDim: 120,
-    evalBatch: 256,
-    bestLambda: 0.05,
-    evalEvery: 50,
-    // Collapsed: 90 % or more of the DeepID2 units dead on the validation
-    // faces (16 or fewer of 160 alive), or validation accuracy within three
-    // standard errors of chance (600 validation pairs: 0.5 + 3·0.0204).
-    collapsedAt: 0.9,
-    collapsedBelow: 0.56,
-    ...PLATEAU,
-    seeds: [1, 2, 3],
-  },
+  quick: QUICK,
   // The quick profile's data and training, every grid of the paper and
   // eight replicates: hours on 2 cores, minutes as a Slurm array.
-  full: {
-    ...BASE_TRAIN,
-    ...QUICK_TRAIN,
-    cropHeight: 55,
-    cropWidth: 47,
-    channels: 3,
-    trainIdentities: 0,
-    heldOutIdentities: 0,
-    jbPcaDim: 120,
-    evalBatch: 256,
-    bestLambda: 0.05,
-    evalEvery: 50,
-    collapsedAt: 0.9,
-    collapsedBelow: 0.56,
-    ...PLATEAU,
-    seeds: [1, 2, 3, 4, 5, 6, 7, 8],
-  },
+  full: { ...QUICK, seeds: [1, 2, 3, 4, 5, 6, 7, 8] },
   paper: {
     ...BASE_TRAIN,
     steps: 100_000,

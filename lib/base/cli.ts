@@ -160,3 +160,36 @@ export function parseCommandLine<T extends FlagTable>(
   }
   return { values: values as FlagValues<T>, overrides, help };
 }
+
+/**
+ * A tool's command line, checked: {@linkcode parseCommandLine}, then `check`
+ * on the values (it throws on a bad combination). `--help` prints
+ * `tool.usage`;
+ * an error prints its message, then the usage (a {@linkcode UsageError}'s
+ * message already ends with it).
+ *
+ * @returns the values, or the exit status the tool returns at once: 0 after
+ *   `--help`, 2 after an error
+ */
+export function parseToolCommandLine<T extends FlagTable>(
+  argv: string[],
+  table: T,
+  tool: { command: string; usage: string },
+  check: (values: FlagValues<T>) => void = () => {},
+): FlagValues<T> | number {
+  const { command, usage: text } = tool;
+  try {
+    const cl = parseCommandLine(argv, table, { command });
+    if (cl.help) {
+      console.log(text);
+      return 0;
+    }
+    check(cl.values);
+    return cl.values;
+  } catch (e) {
+    console.error(
+      e instanceof UsageError ? e.message : `${(e as Error).message}\n${text}`,
+    );
+    return 2;
+  }
+}

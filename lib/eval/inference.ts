@@ -448,21 +448,25 @@ export function judgeLine(
     throw new Error(`judgeLine: needs m ≥ 1 and 0 < alpha < 1`);
   }
   const a = alpha / m;
-  if (kind === "greater") {
-    const level = 1 - a;
-    if (!(e.se >= 0) || !isFinite(e.se) || !isFinite(e.estimate)) {
-      return {
-        verdict: "inconclusive",
-        interval: [NaN, NaN],
-        level,
-        pAdjusted: NaN,
-      };
-    }
-    const q = e.se === 0 ? 0 : tQuantile(1 - a / 2, e.df);
-    const ci: [number, number] = [
-      e.estimate - q * e.se,
-      e.estimate + q * e.se,
-    ];
+  const equivalence = kind === "equivalent";
+  const margin = options.margin ?? NaN;
+  if (equivalence && !(margin > 0 && isFinite(margin))) {
+    throw new Error("judgeLine: an equivalence line needs a margin > 0");
+  }
+  const level = equivalence ? 1 - 2 * a : 1 - a;
+  if (!(e.se >= 0) || !isFinite(e.se) || !isFinite(e.estimate)) {
+    return {
+      verdict: "inconclusive",
+      interval: [NaN, NaN],
+      level,
+      pAdjusted: NaN,
+      ...(equivalence ? { pBeyond: NaN } : {}),
+    };
+  }
+  // Two-sided at 1 − a, or TOST's two one-sided tests at a each (1 − 2a).
+  const q = e.se === 0 ? 0 : tQuantile(1 - (equivalence ? a : a / 2), e.df);
+  const ci: [number, number] = [e.estimate - q * e.se, e.estimate + q * e.se];
+  if (!equivalence) {
     const verdict = ci[0] > 0
       ? "held"
       : ci[1] < 0
@@ -475,22 +479,6 @@ export function judgeLine(
       pAdjusted: Math.min(1, m * pTwoSided(e)),
     };
   }
-  const margin = options.margin;
-  if (!(margin !== undefined && margin > 0 && isFinite(margin))) {
-    throw new Error("judgeLine: an equivalence line needs a margin > 0");
-  }
-  const level = 1 - 2 * a;
-  if (!(e.se >= 0) || !isFinite(e.se) || !isFinite(e.estimate)) {
-    return {
-      verdict: "inconclusive",
-      interval: [NaN, NaN],
-      level,
-      pAdjusted: NaN,
-      pBeyond: NaN,
-    };
-  }
-  const q = e.se === 0 ? 0 : tQuantile(1 - a, e.df);
-  const ci: [number, number] = [e.estimate - q * e.se, e.estimate + q * e.se];
   const verdict = ci[0] > -margin && ci[1] < margin
     ? "held"
     : ci[0] > margin || ci[1] < -margin
